@@ -1,0 +1,56 @@
+"""Sign in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlmodel import select
+
+from server.api.deps import SESSION_COOKIE, AnyPrincipal, StoreDep
+from server.api.schemas import LoginIn, LoginOut
+from server.auth import verify_password
+from server.errors import NotAuthenticated
+from server.models import User
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=LoginOut)
+def login(body: LoginIn, request: Request, response: Response, store: StoreDep) -> dict[str, Any]:
+    client = request.client.host if request.client else "?"
+    store.login_limiter.check(client, body.username)
+    with store.read() as session:
+        user = session.exec(select(User).where(User.username == body.username)).first()
+    ok = verify_password(user.password_hash if user else None, body.password)
+    if user is None or not ok or not user.active:
+        store.login_limiter.failed(client, body.username)
+        raise NotAuthenticated("wrong username or password", code="bad_credentials")
+    store.login_limiter.succeeded(client, body.username)
+    token = store.tokens.issue(user.username, str(user.role))
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=store.tokens.ttl_s, httponly=True, samesite="strict"
+    )
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "role": str(user.role),
+        "username": user.username,
+        "expires_in": store.tokens.ttl_s,
+    }
+
+
+@router.post("/logout")
+def logout(response: Response) -> dict[str, bool]:
+    response.delete_cookie(SESSION_COOKIE)
+    return {"ok": True}
+
+
+@router.get("/me")
+def me(principal: AnyPrincipal) -> dict[str, Any]:
+    return {
+        "kind": principal.kind,
+        "name": principal.name,
+        "role": principal.role,
+        "branch": principal.branch,
+    }

@@ -1,0 +1,71 @@
+"""`Annotated` dependencies: the store, who is asking, and what they may do."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from server.auth import Principal
+from server.errors import Forbidden, NotAuthenticated
+from server.store import Store
+
+SESSION_COOKIE = "lobbyq_session"
+DEVICE_COOKIE = "lobbyq_device"
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(DEVICE_COOKIE)
+
+
+def optional_principal(request: Request, store: StoreDep) -> Principal | None:
+    token = bearer_token(request)
+    return store.tokens.resolve(token) if token else None
+
+
+def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise NotAuthenticated("sign in, or send a device token", code="not_authenticated")
+    return principal
+
+
+def staff_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_staff:
+        raise Forbidden("staff only", code="staff_only")
+    return principal
+
+
+def manager_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_manager:
+        raise Forbidden("managers only", code="managers_only")
+    return principal
+
+
+AnyPrincipal = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+Staff = Annotated[Principal, Depends(staff_principal)]
+Manager = Annotated[Principal, Depends(manager_principal)]
+
+
+def check_branch(principal: Principal, branch: str) -> None:
+    """A device belongs to one branch."""
+    if principal.branch is not None and principal.branch != branch:
+        raise Forbidden("this device belongs to another branch", code="wrong_branch")
+
+
+def base_url(request: Request, store: Store) -> str:
+    return (store.config.server.base_url or str(request.base_url)).rstrip("/")

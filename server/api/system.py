@@ -1,0 +1,40 @@
+"""Health and metrics for the operator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from sqlalchemy import text
+
+from server.api.deps import StoreDep
+from server.metrics import render_metrics
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health")
+def health(store: StoreDep, response: Response) -> dict[str, Any]:
+    database = "ok"
+    try:
+        with store.read() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:  # the health page reports any failure, it does not raise
+        database = f"error: {type(exc).__name__}"
+    report: dict[str, Any] = {
+        "status": "ok" if database == "ok" else "degraded",
+        "database": database,
+        "hub": type(store.hub).__name__,
+        "websocket_clients": store.hub.subscriber_count(),
+    }
+    for name, probe in store.health_probes.items():
+        report[name] = probe()
+    if report["status"] != "ok":
+        response.status_code = 503
+    return report
+
+
+@router.get("/metrics")
+def metrics(store: StoreDep) -> Response:
+    body, content_type = render_metrics(store)
+    return Response(content=body, media_type=content_type)

@@ -1,0 +1,211 @@
+"""Branches, services, the queue, and tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from sqlmodel import Session, select
+
+from server.api.deps import AnyPrincipal, Manager, StoreDep, base_url, check_branch
+from server.api.schemas import NoticeIn, PublicTicket, ServiceStateIn, TicketCreate, TicketOut
+from server.api.views import iso, ticket_out
+from server.errors import Forbidden, InvalidInput, NotFound
+from server.events import EventType, record
+from server.models import Appointment, Branch, Counter, Service, Ticket
+from server.queue.snapshot import queue_snapshot, services_overview
+from server.queue.tickets import cancel_by_customer, issue_ticket, place_of
+
+router = APIRouter(tags=["tickets"])
+
+
+@router.get("/branches")
+def list_branches(store: StoreDep) -> list[dict[str, Any]]:
+    return [
+        {"code": b.code, "name": b.name.model_dump(), "timezone": b.timezone}
+        for b in store.config.branches
+    ]
+
+
+@router.get("/branches/{branch}/services")
+def list_services(branch: str, store: StoreDep) -> list[dict[str, Any]]:
+    settings = store.branch(branch)
+    with store.read() as session:
+        return services_overview(session, settings, store.now())
+
+
+@router.get("/branches/{branch}/queue")
+def get_queue(branch: str, store: StoreDep, principal: AnyPrincipal) -> dict[str, Any]:
+    check_branch(principal, branch)
+    if principal.kind == "kiosk":
+        raise Forbidden("staff and displays only", code="staff_or_display_only")
+    settings = store.branch(branch)
+    with store.read() as session:
+        return queue_snapshot(session, settings, store.now())
+
+
+def _vip_levels(settings: Any) -> set[str]:
+    return {"vip"} | {c.level for c in settings.vip_customers}
+
+
+@router.post(
+    "/branches/{branch}/tickets", status_code=status.HTTP_201_CREATED, response_model=TicketOut
+)
+def create_ticket(
+    branch: str, body: TicketCreate, request: Request, store: StoreDep, principal: AnyPrincipal
+) -> dict[str, Any]:
+    check_branch(principal, branch)
+    if principal.kind == "display":
+        raise Forbidden("displays cannot issue tickets", code="kiosk_or_staff_only")
+    settings = store.branch(branch)
+    priority = body.priority
+    if principal.kind == "kiosk" and priority in _vip_levels(settings):
+        # The kiosk never gives a VIP ticket to an unknown card.
+        known = {c.ref: c.level for c in settings.vip_customers}
+        if not body.customer_ref or known.get(body.customer_ref.strip()) is None:
+            raise InvalidInput(
+                "未找到该贵宾卡号，可取普通号。This card or member number is not on our VIP list; "
+                "you can take a normal ticket.",
+                code="unknown_vip",
+            )
+        priority = known[body.customer_ref.strip()]
+    if priority == "appointment" and not body.appointment_code:
+        raise InvalidInput(
+            "an appointment ticket needs appointment_code", code="appointment_code_required"
+        )
+    now = store.now()
+    with store.write() as session:
+        appointment = None
+        if body.appointment_code:
+            appointment = _bookable_appointment(session, branch, body.appointment_code.strip())
+            if appointment.service != body.service:
+                body = body.model_copy(update={"service": appointment.service})
+        issued = issue_ticket(
+            session=session,
+            branch=settings,
+            service=body.service,
+            priority=priority if not appointment else "normal",
+            customer_ref=body.customer_ref,
+            appointment=appointment,
+            lang=body.lang,
+            source=principal.name,
+            now=now,
+        )
+    out = ticket_out(
+        issued.ticket, issued.place, settings, base_url(request, store), notice=issued.notice
+    )
+    for hook in store.issue_hooks:
+        extra = hook(settings, issued.ticket, out, body.print, principal)
+        if extra:
+            out.update(extra)
+    return out
+
+
+def _bookable_appointment(session: Session, branch: str, code: str) -> Appointment:
+    appointment = session.exec(
+        select(Appointment).where(Appointment.branch == branch, Appointment.code == code)
+    ).first()
+    if appointment is None or appointment.status == "cancelled":
+        raise NotFound("未找到该预约。No appointment with this code.", code="appointment_not_found")
+    if appointment.status == "checked_in":
+        raise InvalidInput(
+            "该预约已签到。This appointment is already checked in.", code="already_checked_in"
+        )
+    return appointment
+
+
+def _ticket_by_token(session: Session, token: str) -> Ticket:
+    if len(token) > 64:
+        raise NotFound("no such ticket", code="ticket_not_found")
+    ticket = session.exec(select(Ticket).where(Ticket.token == token)).first()
+    if ticket is None:
+        raise NotFound("no such ticket", code="ticket_not_found")
+    return ticket
+
+
+def public_ticket(store: Any, session: Any, ticket: Ticket) -> dict[str, Any]:
+    settings = store.branch(ticket.branch)
+    place = place_of(session, settings, ticket, store.now())
+    service = settings.service(ticket.service)
+    counter_name = None
+    if ticket.counter:
+        counter = session.exec(
+            select(Counter).where(Counter.branch == ticket.branch, Counter.number == ticket.counter)
+        ).first()
+        if counter is not None:
+            counter_name = {"zh": counter.name_zh, "en": counter.name_en}
+    return {
+        "number": ticket.number,
+        "service": ticket.service,
+        "service_name": service.name.model_dump()
+        if service
+        else {"zh": ticket.service, "en": ticket.service},
+        "status": str(ticket.status),
+        "position": place.position,
+        "estimated_wait_s": place.estimated_wait_s,
+        "counter": ticket.counter,
+        "counter_name": counter_name,
+        "issued_at": iso(ticket.issued_at),
+        "called_at": iso(ticket.called_at),
+        "rating": ticket.rating,
+    }
+
+
+@router.get("/tickets/{token}", response_model=PublicTicket)
+def get_ticket(token: str, store: StoreDep) -> dict[str, Any]:
+    with store.read() as session:
+        return public_ticket(store, session, _ticket_by_token(session, token))
+
+
+@router.delete("/tickets/{token}", response_model=PublicTicket)
+def cancel_ticket(token: str, store: StoreDep) -> dict[str, Any]:
+    with store.write() as session:
+        ticket = _ticket_by_token(session, token)
+        cancel_by_customer(
+            session=session, branch=store.branch(ticket.branch), ticket=ticket, now=store.now()
+        )
+    with store.read() as session:
+        return public_ticket(store, session, _ticket_by_token(session, token))
+
+
+@router.put("/branches/{branch}/notice")
+def set_notice(branch: str, body: NoticeIn, store: StoreDep, principal: Manager) -> dict[str, str]:
+    store.branch(branch)
+    with store.write() as session:
+        row = session.get(Branch, branch)
+        assert row is not None
+        row.notice_zh, row.notice_en = body.zh, body.en
+        session.add(row)
+        record(
+            session,
+            branch=branch,
+            type=EventType.notice_updated,
+            now=store.now(),
+            teller=principal.name,
+            data={"zh": body.zh, "en": body.en},
+        )
+    return {"zh": body.zh, "en": body.en}
+
+
+@router.put("/branches/{branch}/services/{service}/state")
+def set_service_state(
+    branch: str, service: str, body: ServiceStateIn, store: StoreDep, principal: Manager
+) -> dict[str, Any]:
+    store.branch(branch)
+    with store.write() as session:
+        row = session.exec(
+            select(Service).where(Service.branch == branch, Service.code == service)
+        ).first()
+        if row is None:
+            raise NotFound(f"no service {service!r}", code="service_not_found")
+        row.open = body.open
+        session.add(row)
+        record(
+            session,
+            branch=branch,
+            type=EventType.service_updated,
+            now=store.now(),
+            teller=principal.name,
+            data={"code": service, "open": body.open},
+        )
+    return {"code": service, "open": body.open}

@@ -1,0 +1,204 @@
+"""The one place the app is assembled: API, event hub, and the routers of the UI
+packages (kiosk, lobby display, counter client, dashboard)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.api import auth as auth_api
+from server.api import counters as counters_api
+from server.api import system as system_api
+from server.api import tickets as tickets_api
+from server.bootstrap import ensure_users, sync_config
+from server.config import AppConfig
+from server.db import Database, migrate
+from server.errors import LobbyQError
+from server.hub import create_hub
+from server.queue.tickets import Announce
+from server.store import Clock, Store, system_clock
+
+log = logging.getLogger("lobbyq")
+API_PREFIX = "/api/v1"
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _http_code(status: int) -> str:
+    return {
+        400: "bad_request",
+        401: "not_authenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "body_too_large",
+        415: "unsupported_media_type",
+        422: "invalid_input",
+        429: "too_many_requests",
+    }.get(status, "http_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LobbyQError)
+    async def _lobbyq(_: Request, exc: LobbyQError) -> Response:
+        if exc.status_code == 204:
+            return Response(status_code=204)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        parts = []
+        for error in exc.errors()[:5]:
+            where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body",))
+            parts.append(
+                f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg"))
+            )
+        return JSONResponse(
+            error_body("invalid_input", "; ".join(parts) or "invalid input"), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        return JSONResponse(
+            error_body(_http_code(exc.status_code), message),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before reading them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            response = JSONResponse(
+                error_body("body_too_large", f"request body over {self.max_bytes} bytes"),
+                status_code=413,
+            )
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise StarletteHTTPException(413, "request body too large")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def install_offline_docs(app: FastAPI) -> None:
+    """/docs with Swagger UI served by LobbyQ itself: branches have no internet."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/static/swagger", StaticFiles(directory=assets), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="LobbyQ API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon.png",
+        )
+
+
+def prepare_database(config: AppConfig, db: Database) -> None:
+    """Migrations, then the config's branches, services, counters and users."""
+    migrate(db.url)
+    with db.write() as session:
+        sync_config(session, config)
+    with db.write() as session:
+        generated = ensure_users(session, config)
+    for username, password in generated:
+        log.warning(
+            "created user %s with password %s (also in the data folder)", username, password
+        )
+
+
+def create_app(
+    config: AppConfig,
+    *,
+    clock: Clock = system_clock,
+    announce: Announce | None = None,
+    prepare: bool = True,
+) -> FastAPI:
+    db = Database(config.server.database_url)
+    if prepare:
+        prepare_database(config, db)
+    hub = create_hub(config.server.redis_url)
+    store = Store(config=config, db=db, hub=hub, clock=clock)
+    if announce is not None:
+        store.announce = announce
+
+    # The UI packages plug their parts into the store (printing, voice...).
+    from counter_client import routes as counter_routes
+    from kiosk import routes as kiosk_routes
+    from lobby_display import routes as display_routes
+    from server.dashboard import routes as dashboard_routes
+    from server.realtime import routes as realtime_routes
+
+    packages = [kiosk_routes, display_routes, counter_routes, dashboard_routes, realtime_routes]
+    for package in packages:
+        package.install(store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        for package in packages:
+            await package.startup(store)
+        try:
+            yield
+        finally:
+            for package in reversed(packages):
+                await package.shutdown(store)
+            await hub.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="LobbyQ",
+        version="1.0",
+        summary="Queue and ticketing for bank branches (网点排队叫号系统)",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.store = store
+    install_error_handlers(app)
+    for router in (auth_api.router, tickets_api.router, counters_api.router, system_api.router):
+        app.include_router(router, prefix=API_PREFIX)
+    for package in packages:
+        app.include_router(package.router)
+    install_offline_docs(app)
+    app.add_middleware(BodyLimit, max_bytes=config.server.max_body_bytes)
+    return app

@@ -1,0 +1,375 @@
+"""The config file: TOML validated by pydantic. A bad config stops start-up with a
+message naming the key and why (see `load_config`)."""
+
+from __future__ import annotations
+
+import csv
+import re
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CODE = r"^[A-Za-z0-9_-]{1,32}$"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """Raised with a message that names the offending key."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Name(Strict):
+    zh: str = Field(min_length=1, max_length=100)
+    en: str = Field(min_length=1, max_length=100)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+def parse_hhmm(value: str) -> time:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"{value!r} is not a time of day HH:MM")
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def parse_span(value: str) -> tuple[time, time] | None:
+    """'09:00-17:00' -> (09:00, 17:00); '' or 'closed' -> None."""
+    value = value.strip()
+    if value in ("", "closed"):
+        return None
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ValueError(f"{value!r} is not a span HH:MM-HH:MM (or 'closed')")
+    opens, closes = parse_hhmm(start.strip()), parse_hhmm(end.strip())
+    if closes <= opens:
+        raise ValueError(f"{value!r} closes before it opens")
+    return opens, closes
+
+
+class ServerSettings(Strict):
+    database_url: str = "sqlite:///data/lobbyq.db"
+    redis_url: str = ""
+    secret_key: str = Field(default="change-me", min_length=8)
+    data_dir: str = "data"
+    base_url: str = ""  # public address used in QR codes; empty: taken from the request
+    token_ttl_hours: float = Field(default=12, gt=0)
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "memory://")):
+            raise ValueError("must be empty, memory:// or redis://host:port/db")
+        return value
+
+
+class UserSettings(Strict):
+    username: str = Field(pattern=CODE)
+    # Empty: a random password is generated at first start and written to
+    # <data_dir>/initial-passwords.txt, so no default password exists anywhere.
+    password: str = ""
+    role: Literal["teller", "manager", "admin"] = "teller"
+    display_name: str = ""
+
+    @field_validator("password")
+    @classmethod
+    def _not_weak(cls, value: str) -> str:
+        if value and len(value) < 8:
+            raise ValueError("must be at least 8 characters (or empty to generate one)")
+        return value
+
+
+class ServiceSettings(Strict):
+    code: str = Field(pattern=CODE)
+    prefix: str = Field(pattern=r"^[A-Z]{1,2}$")
+    name: Name
+    target_wait_min: float = Field(default=15, gt=0)
+    open: bool = True
+    last_ticket: str = ""  # HH:MM, no new ticket after it
+    service_time_min: float = Field(default=5, gt=0)  # first estimate before anyone is served
+
+    @field_validator("last_ticket")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if value:
+            parse_hhmm(value)
+        return value
+
+
+class PrioritySettings(Strict):
+    code: str = Field(pattern=CODE)
+    weight: float = Field(default=1, gt=0, le=100)
+    prefix: str = Field(default="", pattern=r"^[A-Z]{0,2}$")
+    name: Name | None = None
+
+
+class CounterSettings(Strict):
+    number: str = Field(pattern=CODE)
+    services: list[str] = Field(min_length=1)
+    name: Name | None = None
+
+
+class KioskSettings(Strict):
+    id: str = Field(pattern=CODE)
+    token: str = Field(min_length=8)
+    printer: str = ""
+
+
+class DisplaySettings(Strict):
+    id: str = Field(pattern=CODE)
+    token: str = Field(min_length=8)
+
+
+class PrinterSettings(Strict):
+    id: str = Field(pattern=CODE)
+    driver: Literal["network", "usb", "serial", "file", "dummy"] = "dummy"
+    host: str = "127.0.0.1"
+    port: int = Field(default=9100, ge=1, le=65535)
+    device: str = "/dev/usb/lp0"
+    vendor_id: int = 0
+    product_id: int = 0
+    serial_port: str = "/dev/ttyS0"
+    baudrate: int = 19200
+    profile: str = "TM-T88V"
+    chinese_mode: Literal["gb18030", "raster"] = "gb18030"
+    timeout_s: float = Field(default=3, gt=0)
+
+
+class VoiceSettings(Strict):
+    languages: list[Literal["zh", "en"]] = ["zh", "en"]
+    repeat: int = Field(default=1, ge=1, le=5)
+    templates: dict[str, str] = {
+        "zh": "请{number}号到{counter}号窗口办理",
+        "en": "Number {number}, please go to counter {counter}",
+    }
+
+    @model_validator(mode="after")
+    def _template_per_language(self) -> VoiceSettings:
+        for lang in self.languages:
+            if lang not in self.templates:
+                raise ValueError(f"templates has no entry for language {lang!r}")
+        return self
+
+
+class VipCustomer(Strict):
+    ref: str = Field(min_length=1, max_length=64)
+    level: str = "vip"
+    name: str = ""
+
+
+class HoursSettings(Strict):
+    """Opening hours per weekday ('09:00-17:00' or 'closed'), holidays, and special
+    days (a working weekend, 调休) that override the weekday."""
+
+    mon: str = ""
+    tue: str = ""
+    wed: str = ""
+    thu: str = ""
+    fri: str = ""
+    sat: str = ""
+    sun: str = ""
+    holidays: list[date] = []
+    special_days: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _spans(self) -> HoursSettings:
+        for day in WEEKDAYS:
+            parse_span(getattr(self, day))
+        for key, span in self.special_days.items():
+            date.fromisoformat(key)
+            parse_span(span)
+        return self
+
+    def span_for(self, day: date) -> tuple[time, time] | None:
+        if day.isoformat() in self.special_days:
+            return parse_span(self.special_days[day.isoformat()])
+        if day in self.holidays:
+            return None
+        return parse_span(getattr(self, WEEKDAYS[day.weekday()]))
+
+
+class BranchSettings(Strict):
+    code: str = Field(pattern=CODE)
+    name: Name
+    timezone: str = "Asia/Shanghai"
+    reset_time: str = "00:00"
+    ordering: Literal["weighted", "strict"] = "weighted"
+    max_consecutive_priority: int = Field(default=3, ge=0)
+    hours: HoursSettings | None = None  # None: always open
+    appointment_early_min: float = Field(default=15, ge=0)
+    appointment_late_min: float = Field(default=10, ge=0)
+    no_show_grace_min: float = Field(default=10, ge=0)
+    recalls_before_no_show: int = Field(default=0, ge=0)
+    service_time_window: int = Field(default=20, ge=1)  # completed tickets in the rolling mean
+    notice: Name | None = None
+    ticket_footer: Name | None = None
+    ratings_enabled: bool = True
+    webhook_url: str = ""
+    webhook_places_before: int = Field(default=3, ge=1)
+    services: list[ServiceSettings] = Field(min_length=1)
+    priorities: list[PrioritySettings] = []
+    counters: list[CounterSettings] = []
+    kiosks: list[KioskSettings] = []
+    displays: list[DisplaySettings] = []
+    printers: list[PrinterSettings] = []
+    voice: VoiceSettings = VoiceSettings()
+    vip_customers: list[VipCustomer] = []
+    vip_customers_file: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("reset_time")
+    @classmethod
+    def _reset(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> BranchSettings:
+        _unique("services", [s.code for s in self.services])
+        _unique("services prefix", [s.prefix for s in self.services])
+        _unique("priorities", [p.code for p in self.priorities])
+        _unique("counters", [c.number for c in self.counters])
+        _unique("kiosks", [k.id for k in self.kiosks])
+        _unique("displays", [d.id for d in self.displays])
+        _unique("printers", [p.id for p in self.printers])
+        services = {s.code for s in self.services}
+        for counter in self.counters:
+            for code in counter.services:
+                if code not in services:
+                    raise ValueError(f"counter {counter.number} serves unknown service {code!r}")
+        printers = {p.id for p in self.printers}
+        for kiosk in self.kiosks:
+            if kiosk.printer and kiosk.printer not in printers:
+                raise ValueError(f"kiosk {kiosk.id} uses unknown printer {kiosk.printer!r}")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def all_priorities(self) -> list[PrioritySettings]:
+        """'normal' (weight 1) always exists, first."""
+        listed = [p for p in self.priorities if p.code != "normal"]
+        normal = next((p for p in self.priorities if p.code == "normal"), None)
+        normal = normal or PrioritySettings(
+            code="normal", weight=1, name=Name(zh="普通", en="Normal")
+        )
+        return [normal, *listed]
+
+    def service(self, code: str) -> ServiceSettings | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def counter(self, number: str) -> CounterSettings | None:
+        return next((c for c in self.counters if c.number == number), None)
+
+
+class AppConfig(Strict):
+    server: ServerSettings = ServerSettings()
+    users: list[UserSettings] = []
+    branches: list[BranchSettings] = Field(min_length=1)
+    source: str = ""  # the file it was read from, for messages
+
+    @model_validator(mode="after")
+    def _unique_branches(self) -> AppConfig:
+        _unique("branches", [b.code for b in self.branches])
+        _unique("users", [u.username for u in self.users])
+        tokens = [k.token for b in self.branches for k in b.kiosks]
+        tokens += [d.token for b in self.branches for d in b.displays]
+        _unique("device tokens", tokens)
+        return self
+
+    def branch(self, code: str) -> BranchSettings | None:
+        return next((b for b in self.branches if b.code == code), None)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.server.data_dir)
+
+
+def _unique(what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what}: {value!r} appears twice")
+        seen.add(value)
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid config {source}:"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {key}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def _load_vip_file(branch: dict[str, object], base: Path) -> None:
+    name = branch.get("vip_customers_file")
+    if not isinstance(name, str) or not name:
+        return
+    path = (base / name) if not Path(name).is_absolute() else Path(name)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [dict(row) for row in csv.DictReader(handle)]
+    except OSError as exc:
+        raise ConfigError(f"branches.vip_customers_file: cannot read {path}: {exc}") from exc
+    existing = branch.get("vip_customers")
+    listed = list(existing) if isinstance(existing, list) else []
+    branch["vip_customers"] = listed + [
+        {k: v for k, v in row.items() if k in ("ref", "level", "name") and v} for row in rows
+    ]
+
+
+def parse_config(
+    data: dict[str, object], *, source: str = "<config>", base: Path | None = None
+) -> AppConfig:
+    branches = data.get("branches")
+    if isinstance(branches, list):
+        for branch in branches:
+            if isinstance(branch, dict):
+                _load_vip_file(branch, base or Path("."))
+    try:
+        return AppConfig.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from exc
+
+
+def load_config(path: str | Path) -> AppConfig:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
+    return parse_config(data, source=str(path), base=path.parent)
+
+
+def demo_config_path() -> Path:
+    """The demo config is config.example.toml at the top of the source tree."""
+    return Path(__file__).resolve().parent.parent / "config.example.toml"

@@ -1,0 +1,103 @@
+"""Events: one typed row per change, appended in the same transaction as the change,
+numbered per branch, and published to the hub only after the commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from server.models import Branch, TicketEvent, as_utc, utc
+
+
+class EventType(StrEnum):
+    ticket_issued = "ticket.issued"
+    ticket_called = "ticket.called"
+    ticket_recalled = "ticket.recalled"
+    ticket_started = "ticket.started"
+    ticket_completed = "ticket.completed"
+    ticket_no_show = "ticket.no_show"
+    ticket_transferred = "ticket.transferred"
+    ticket_cancelled = "ticket.cancelled"
+    ticket_rated = "ticket.rated"
+    counter_updated = "counter.updated"
+    notice_updated = "notice.updated"
+    service_updated = "service.updated"
+    printer_updated = "printer.updated"
+
+
+@dataclass(frozen=True)
+class Event:
+    """The wire format too: `{"type", "seq", "at", "data"}`."""
+
+    branch: str
+    type: str
+    seq: int
+    at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def wire(self) -> dict[str, Any]:
+        at = utc(self.at)
+        return {
+            "type": self.type,
+            "seq": self.seq,
+            "at": at.isoformat() if at else None,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_row(cls, row: TicketEvent) -> Event:
+        at = utc(row.at)
+        assert at is not None
+        return cls(branch=row.branch, type=row.type, seq=row.seq, at=at, data=dict(row.data))
+
+
+def next_seq(session: Session, branch: str) -> int:
+    """Take the branch's next sequence number. The row lock this UPDATE holds until
+    commit also makes commit order equal seq order on Postgres."""
+    result = session.execute(
+        update(Branch)
+        .where(col(Branch.code) == branch)
+        .values(event_seq=col(Branch.event_seq) + 1)
+        .returning(col(Branch.event_seq))
+    )
+    return int(result.scalar_one())
+
+
+def record(
+    session: Session,
+    *,
+    branch: str,
+    type: EventType,
+    now: datetime,
+    ticket_id: int | None = None,
+    counter: str | None = None,
+    teller: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Append one event row; it is published after the commit (see Store.write)."""
+    seq = next_seq(session, branch)
+    row = TicketEvent(
+        branch=branch,
+        seq=seq,
+        type=str(type),
+        ticket_id=ticket_id,
+        counter=counter,
+        teller=teller,
+        at=as_utc(now),
+        data=data or {},
+    )
+    session.add(row)
+    event = Event(branch=branch, type=str(type), seq=seq, at=now, data=row.data)
+    pending: list[Event] = session.info.setdefault("lobbyq_events", [])
+    pending.append(event)
+    return event
+
+
+def pending_events(session: Session) -> list[Event]:
+    events: list[Event] = session.info.pop("lobbyq_events", [])
+    return events

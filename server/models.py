@@ -1,0 +1,176 @@
+"""The tables. Only `server/` touches them.
+
+Times are aware UTC datetimes (sqlmodel's UTCDateTime stores them and gives them
+back as aware UTC on SQLite and Postgres alike)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """What we store: aware UTC (sqlmodel refuses naive datetimes)."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class TicketStatus(StrEnum):
+    waiting = "waiting"
+    called = "called"
+    serving = "serving"
+    completed = "completed"
+    no_show = "no_show"
+    cancelled = "cancelled"
+    transferred = "transferred"
+
+
+HELD = (TicketStatus.called, TicketStatus.serving)
+
+
+class CounterState(StrEnum):
+    open = "open"
+    paused = "paused"
+    closed = "closed"
+
+
+class Role(StrEnum):
+    teller = "teller"
+    manager = "manager"
+    admin = "admin"
+
+
+class Branch(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=32)
+    name_zh: str
+    name_en: str
+    timezone: str
+    reset_time: str = "00:00"
+    event_seq: int = 0  # last event sequence number of this branch
+    notice_zh: str = ""
+    notice_en: str = ""
+
+
+class Service(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("branch", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    branch: str = Field(foreign_key="branch.code", max_length=32)
+    code: str = Field(max_length=32)
+    prefix: str = Field(max_length=2)
+    name_zh: str
+    name_en: str
+    target_wait_s: int
+    open: bool = True
+    position: int = 0  # order on the kiosk
+
+
+class Counter(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("branch", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    branch: str = Field(foreign_key="branch.code", max_length=32)
+    number: str = Field(max_length=32)
+    name_zh: str
+    name_en: str
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: CounterState = CounterState.closed
+    username: str | None = None
+    current_ticket_id: int | None = None
+    consecutive_priority: int = 0
+    state_since: datetime | None = None
+
+
+class DailySequence(SQLModel, table=True):
+    """The last number given per (branch, service, business day)."""
+
+    branch: str = Field(primary_key=True, max_length=32)
+    service: str = Field(primary_key=True, max_length=32)
+    business_day: date = Field(primary_key=True)
+    last: int = 0
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("branch", "service_seq_key", "business_day", "seq"),
+        Index("ix_ticket_waiting", "branch", "status", "business_day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, index=True, max_length=64)
+    branch: str = Field(foreign_key="branch.code", max_length=32)
+    business_day: date
+    # The service whose daily sequence gave the number; `service` may change on transfer.
+    service_seq_key: str = Field(max_length=32)
+    seq: int
+    number: str = Field(max_length=16)
+    service: str = Field(max_length=32)
+    priority: str = Field(default="normal", max_length=32)
+    # An appointment ranks as such only from this moment (time - early window).
+    priority_from: datetime | None = None
+    status: TicketStatus = TicketStatus.waiting
+    issued_at: datetime
+    enqueued_at: datetime
+    called_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    counter: str | None = None
+    teller: str | None = None
+    target_counter: str | None = None  # transferred to one counter
+    recall_count: int = 0
+    customer_ref: str | None = None
+    appointment_id: int | None = None
+    lang: str = "zh"
+    estimated_wait_s: int | None = None  # as promised at issue, to measure against
+    people_ahead_at_issue: int | None = None
+    rating: int | None = None
+    comment: str | None = None
+    source: str = ""  # kiosk id or staff username
+
+
+class TicketEvent(SQLModel, table=True):
+    """Every change appends one row. Statistics come from here; nothing else is the truth."""
+
+    __table_args__ = (UniqueConstraint("branch", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    branch: str = Field(max_length=32, index=True)
+    seq: int
+    type: str = Field(max_length=32)
+    ticket_id: int | None = Field(default=None, index=True)
+    counter: str | None = None
+    teller: str | None = None
+    at: datetime
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=32)
+    password_hash: str
+    role: Role = Role.teller
+    display_name: str = ""
+    active: bool = True
+
+
+class Appointment(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("branch", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    branch: str = Field(foreign_key="branch.code", max_length=32)
+    service: str = Field(max_length=32)
+    at: datetime
+    code: str = Field(max_length=32)
+    customer_ref: str = ""
+    customer_name: str = ""
+    status: str = "booked"  # booked | checked_in | cancelled
+    ticket_id: int | None = None
+    created_at: datetime | None = None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,91 @@
+"""Business days and opening hours, in the branch's own timezone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from server.config import BranchSettings, ServiceSettings, parse_hhmm
+from server.errors import Conflict
+
+WEEKDAY_NAMES = {
+    "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def business_day(branch: BranchSettings, now: datetime) -> date:
+    """Numbering restarts at the branch's reset time, local time."""
+    local = now.astimezone(branch.zone)
+    reset = parse_hhmm(branch.reset_time)
+    shifted = local - timedelta(hours=reset.hour, minutes=reset.minute)
+    return shifted.date()
+
+
+class BranchClosed(Conflict):
+    code = "branch_closed"
+
+
+def next_opening(branch: BranchSettings, now: datetime) -> datetime | None:
+    """The next moment (local time) the branch opens, within two weeks."""
+    if branch.hours is None:
+        return None
+    local = now.astimezone(branch.zone)
+    for offset in range(15):
+        day = local.date() + timedelta(days=offset)
+        span = branch.hours.span_for(day)
+        if span is None:
+            continue
+        opens = datetime.combine(day, span[0], tzinfo=branch.zone)
+        if opens > local:
+            return opens
+    return None
+
+
+def check_open_for_tickets(branch: BranchSettings, service: ServiceSettings, now: datetime) -> None:
+    """Raise BranchClosed, saying when to come back, outside hours or after the
+    service's last-ticket time."""
+    if branch.hours is None and not service.last_ticket:
+        return
+    local = now.astimezone(branch.zone)
+    closes = None
+    if branch.hours is not None:
+        span = branch.hours.span_for(local.date())
+        if span is None or not (span[0] <= local.time() < span[1]):
+            raise BranchClosed(
+                _come_back(branch, now, "The branch is closed now", "本网点现在不营业")
+            )
+        closes = span[1]
+    if service.last_ticket:
+        last = parse_hhmm(service.last_ticket)
+        if closes is None or last < closes:
+            closes = last
+        if local.time() >= last:
+            raise BranchClosed(
+                _come_back(
+                    branch,
+                    now,
+                    f"No more tickets for {service.name.en} today "
+                    f"(last ticket {service.last_ticket})",
+                    f"{service.name.zh}今日已停止取号（最后取号时间 {service.last_ticket}）",
+                    after_today=True,
+                )
+            )
+
+
+def _come_back(
+    branch: BranchSettings, now: datetime, en: str, zh: str, *, after_today: bool = False
+) -> str:
+    probe = now
+    if after_today:
+        local = now.astimezone(branch.zone)
+        probe = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), branch.zone)
+    opens = next_opening(branch, probe)
+    if opens is None:
+        return f"{zh}。{en}."
+    day_zh = WEEKDAY_NAMES["zh"][opens.weekday()]
+    day_en = WEEKDAY_NAMES["en"][opens.weekday()]
+    when = opens.strftime("%H:%M")
+    return (
+        f"{zh}，请于{opens.month}月{opens.day}日（{day_zh}）{when}后再来。"
+        f" {en}. Please come back on {day_en} {opens.date().isoformat()} from {when}."
+    )

@@ -1,0 +1,110 @@
+"""The live state of one branch, as the display, the teller page and the
+`GET /queue` endpoint see it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from server.config import BranchSettings
+from server.events import EventType
+from server.models import Branch, Counter, Service, TicketEvent, utc
+from server.queue import ordering
+from server.queue.counters import counter_data
+from server.queue.tickets import as_waiting, estimate_wait_s, rules_for, waiting_tickets
+
+RECENT_CALLS = 10
+
+
+def _iso(value: datetime | None) -> str | None:
+    aware = utc(value)
+    return aware.isoformat() if aware else None
+
+
+def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> dict[str, Any]:
+    row = session.get(Branch, branch.code)
+    assert row is not None
+    rules = rules_for(branch)
+    waiting = waiting_tickets(session, branch, now)
+    ordered = ordering.in_order([as_waiting(t) for t in waiting], rules, now)
+    by_id = {t.id: t for t in waiting}
+    services_open = {
+        s.code: s.open for s in session.exec(select(Service).where(Service.branch == branch.code))
+    }
+    services = []
+    for settings in branch.services:
+        mine = [by_id[w.id] for w in ordered if w.service == settings.code]
+        services.append(
+            {
+                "code": settings.code,
+                "prefix": settings.prefix,
+                "name": settings.name.model_dump(),
+                "open": services_open.get(settings.code, settings.open),
+                "target_wait_s": round(settings.target_wait_min * 60),
+                "waiting": [
+                    {
+                        "number": t.number,
+                        "priority": t.priority,
+                        "enqueued_at": _iso(t.enqueued_at),
+                        "target_counter": t.target_counter,
+                    }
+                    for t in mine
+                ],
+            }
+        )
+    counters = list(
+        session.exec(select(Counter).where(Counter.branch == branch.code).order_by(col(Counter.id)))
+    )
+    calls = session.exec(
+        select(TicketEvent)
+        .where(
+            TicketEvent.branch == branch.code,
+            col(TicketEvent.type).in_([EventType.ticket_called, EventType.ticket_recalled]),
+        )
+        .order_by(col(TicketEvent.seq).desc())
+        .limit(RECENT_CALLS)
+    ).all()
+    return {
+        "seq": row.event_seq,
+        "branch": {"code": branch.code, "name": branch.name.model_dump()},
+        "notice": {"zh": row.notice_zh, "en": row.notice_en},
+        "services": services,
+        "counters": [counter_data(session, c) for c in counters],
+        "recent_calls": [
+            {
+                "number": e.data.get("number"),
+                "counter": e.counter,
+                "counter_name": e.data.get("counter_name"),
+                "service": e.data.get("service"),
+                "called_at": _iso(e.at),
+                "recall": e.type == EventType.ticket_recalled,
+            }
+            for e in calls
+        ],
+    }
+
+
+def services_overview(
+    session: Session, branch: BranchSettings, now: datetime
+) -> list[dict[str, Any]]:
+    """`GET /services`: what the kiosk shows."""
+    waiting = waiting_tickets(session, branch, now)
+    rows = {s.code: s for s in session.exec(select(Service).where(Service.branch == branch.code))}
+    overview = []
+    for settings in branch.services:
+        count = sum(1 for t in waiting if t.service == settings.code and t.target_counter is None)
+        row = rows.get(settings.code)
+        overview.append(
+            {
+                "code": settings.code,
+                "prefix": settings.prefix,
+                "name": settings.name.model_dump(),
+                "open": row.open if row else settings.open,
+                "waiting": count,
+                "estimated_wait_s": estimate_wait_s(session, branch, settings, count),
+                "target_wait_s": round(settings.target_wait_min * 60),
+            }
+        )
+    return overview

@@ -1,0 +1,682 @@
+"""The ticket use-cases: issue, call, recall, start, complete, no-show, transfer,
+cancel. Plain functions with keyword-only arguments; time is the `now` parameter.
+Each runs inside one write transaction (the caller's) and appends one event per
+change; the caller commits, then publishes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from server.config import BranchSettings, PrioritySettings, ServiceSettings
+from server.errors import Conflict, Forbidden, InvalidInput, NotFound, QueueEmpty
+from server.events import EventType, record
+from server.models import (
+    HELD,
+    Appointment,
+    Counter,
+    CounterState,
+    DailySequence,
+    Service,
+    Ticket,
+    TicketStatus,
+    as_utc,
+    utc,
+)
+from server.queue import ordering
+from server.queue.calendar import business_day, check_open_for_tickets
+
+# (branch, number, counter number, counter name {zh,en}) -> {"text": {...}, "audio": [...]}
+Announce = Callable[[BranchSettings, str, str, dict[str, str]], dict[str, Any]]
+
+
+def text_only_announcement(
+    branch: BranchSettings, number: str, counter: str, counter_name: dict[str, str]
+) -> dict[str, Any]:
+    voice = branch.voice
+    text = {
+        lang: voice.templates[lang].format(number=number, counter=counter, service="")
+        for lang in voice.languages
+    }
+    return {"text": text, "audio": [], "repeat": voice.repeat}
+
+
+def rules_for(branch: BranchSettings) -> ordering.Rules:
+    priorities = branch.all_priorities()
+    # Strict rank: the configured classes in order, most urgent first, normal last.
+    listed = [p.code for p in priorities if p.code != "normal"]
+    return ordering.Rules(
+        mode=branch.ordering,
+        weights={p.code: p.weight for p in priorities},
+        ranks={code: rank for rank, code in enumerate([*listed, "normal"])},
+        target_wait_s={s.code: s.target_wait_min * 60 for s in branch.services},
+        max_consecutive_priority=branch.max_consecutive_priority,
+    )
+
+
+def as_waiting(ticket: Ticket) -> ordering.Waiting:
+    enqueued = utc(ticket.enqueued_at)
+    assert enqueued is not None and ticket.id is not None
+    return ordering.Waiting(
+        id=ticket.id,
+        number=ticket.number,
+        service=ticket.service,
+        priority=ticket.priority,
+        enqueued_at=enqueued,
+        priority_from=utc(ticket.priority_from),
+        target_counter=ticket.target_counter,
+    )
+
+
+def waiting_tickets(session: Session, branch: BranchSettings, now: datetime) -> list[Ticket]:
+    day = business_day(branch, now)
+    return list(
+        session.exec(
+            select(Ticket).where(
+                Ticket.branch == branch.code,
+                Ticket.status == TicketStatus.waiting,
+                Ticket.business_day == day,
+            )
+        )
+    )
+
+
+def _priority(branch: BranchSettings, code: str) -> PrioritySettings:
+    for priority in branch.all_priorities():
+        if priority.code == code:
+            return priority
+    known = ", ".join(p.code for p in branch.all_priorities())
+    raise InvalidInput(f"unknown priority {code!r} (known: {known})", code="unknown_priority")
+
+
+def _service(branch: BranchSettings, code: str) -> ServiceSettings:
+    service = branch.service(code)
+    if service is None:
+        known = ", ".join(s.code for s in branch.services)
+        raise InvalidInput(f"unknown service {code!r} (known: {known})", code="unknown_service")
+    return service
+
+
+def _next_seq(session: Session, branch: str, service: str, day: Any) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(DailySequence)
+        .values(branch=branch, service=service, business_day=day, last=0)
+        .on_conflict_do_nothing()
+    )
+    result = session.execute(
+        update(DailySequence)
+        .where(
+            col(DailySequence.branch) == branch,
+            col(DailySequence.service) == service,
+            col(DailySequence.business_day) == day,
+        )
+        .values(last=col(DailySequence.last) + 1)
+        .returning(col(DailySequence.last))
+    )
+    return int(result.scalar_one())
+
+
+# --- position and estimated wait -------------------------------------------------
+
+
+def recent_service_time_s(
+    session: Session, branch: BranchSettings, service: ServiceSettings
+) -> float:
+    """Rolling mean of call-to-finish time over the last completed tickets."""
+    rows = session.exec(
+        select(Ticket.called_at, Ticket.finished_at)
+        .where(
+            Ticket.branch == branch.code,
+            Ticket.service == service.code,
+            Ticket.status == TicketStatus.completed,
+        )
+        .order_by(col(Ticket.finished_at).desc())
+        .limit(branch.service_time_window)
+    ).all()
+    durations = [
+        (finished - called).total_seconds() for called, finished in rows if called and finished
+    ]
+    if not durations:
+        return service.service_time_min * 60
+    return sum(durations) / len(durations)
+
+
+def counters_serving(session: Session, branch: BranchSettings, service: str) -> int:
+    """Open counters that serve the service; before any opens, the configured ones."""
+    counters = list(session.exec(select(Counter).where(Counter.branch == branch.code)))
+    serving = [c for c in counters if service in c.services]
+    open_now = [c for c in serving if c.state == CounterState.open]
+    return len(open_now) or len(serving) or 1
+
+
+def estimate_wait_s(
+    session: Session, branch: BranchSettings, service: ServiceSettings, ahead: int
+) -> int:
+    per_customer = recent_service_time_s(session, branch, service)
+    return round(ahead * per_customer / counters_serving(session, branch, service.code))
+
+
+@dataclass(frozen=True)
+class Place:
+    position: int | None
+    estimated_wait_s: int | None
+
+
+def place_of(session: Session, branch: BranchSettings, ticket: Ticket, now: datetime) -> Place:
+    if ticket.status != TicketStatus.waiting:
+        return Place(None, None)
+    waiting = [as_waiting(t) for t in waiting_tickets(session, branch, now)]
+    ahead = ordering.people_ahead(as_waiting(ticket), waiting, rules_for(branch), now)
+    service = branch.service(ticket.service)
+    estimate = estimate_wait_s(session, branch, service, ahead) if service else None
+    return Place(ahead, estimate)
+
+
+# --- events' data -------------------------------------------------------------------
+
+
+def ticket_data(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        aware = utc(value)
+        return aware.isoformat() if aware else None
+
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "service": ticket.service,
+        "priority": ticket.priority,
+        "status": str(ticket.status),
+        "counter": ticket.counter,
+        "teller": ticket.teller,
+        "issued_at": iso(ticket.issued_at),
+        "enqueued_at": iso(ticket.enqueued_at),
+        "called_at": iso(ticket.called_at),
+        **extra,
+    }
+
+
+def _record_ticket(
+    session: Session,
+    branch: BranchSettings,
+    type: EventType,
+    ticket: Ticket,
+    now: datetime,
+    **extra: Any,
+) -> None:
+    record(
+        session,
+        branch=branch.code,
+        type=type,
+        now=now,
+        ticket_id=ticket.id,
+        counter=ticket.counter or extra.get("from_counter"),
+        teller=ticket.teller or extra.get("teller"),
+        data=ticket_data(ticket, **extra),
+    )
+
+
+# --- issue ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Issued:
+    ticket: Ticket
+    place: Place
+    notice: str | None = None  # e.g. "late for the appointment: a normal ticket"
+
+
+def issue_ticket(
+    *,
+    session: Session,
+    branch: BranchSettings,
+    service: str,
+    now: datetime,
+    priority: str = "normal",
+    customer_ref: str | None = None,
+    appointment: Appointment | None = None,
+    lang: str = "zh",
+    source: str = "",
+) -> Issued:
+    settings = _service(branch, service)
+    _priority(branch, priority)
+    row = session.exec(
+        select(Service).where(Service.branch == branch.code, Service.code == settings.code)
+    ).first()
+    if row is not None and not row.open:
+        raise Conflict(
+            f"{settings.name.zh}暂停取号。{settings.name.en} is not taking tickets now.",
+            code="service_closed",
+        )
+    check_open_for_tickets(branch, settings, now)
+    priority_from = None
+    notice = None
+    if appointment is not None:
+        priority, priority_from, notice = _appointment_class(branch, appointment, now)
+    day = business_day(branch, now)
+    seq = _next_seq(session, branch.code, settings.code, day)
+    prefix = _priority(branch, priority).prefix
+    ticket = Ticket(
+        token=secrets.token_urlsafe(18),
+        branch=branch.code,
+        business_day=day,
+        service_seq_key=settings.code,
+        seq=seq,
+        number=f"{prefix}{settings.prefix}{seq:03d}",
+        service=settings.code,
+        priority=priority,
+        priority_from=as_utc(priority_from) if priority_from else None,
+        issued_at=as_utc(now),
+        enqueued_at=as_utc(now),
+        customer_ref=customer_ref,
+        appointment_id=appointment.id if appointment else None,
+        lang=lang,
+        source=source,
+    )
+    session.add(ticket)
+    session.flush()
+    place = place_of(session, branch, ticket, now)
+    ticket.estimated_wait_s = place.estimated_wait_s
+    ticket.people_ahead_at_issue = place.position
+    if appointment is not None:
+        appointment.status = "checked_in"
+        appointment.ticket_id = ticket.id
+        session.add(appointment)
+    _record_ticket(
+        session,
+        branch,
+        EventType.ticket_issued,
+        ticket,
+        now,
+        position=place.position,
+        estimated_wait_s=place.estimated_wait_s,
+        appointment=appointment.code if appointment else None,
+    )
+    return Issued(ticket=ticket, place=place, notice=notice)
+
+
+def _appointment_class(
+    branch: BranchSettings, appointment: Appointment, now: datetime
+) -> tuple[str, datetime | None, str | None]:
+    """An appointment ranks as such from (time - early window); after the late
+    window it is a normal walk-in, and the customer is told so."""
+    at = utc(appointment.at)
+    assert at is not None
+    codes = {p.code for p in branch.all_priorities()}
+    if now > at + timedelta(minutes=branch.appointment_late_min):
+        return (
+            "normal",
+            None,
+            "预约已过时，已为您取普通号。"
+            "You are late for your appointment: this is a normal ticket.",
+        )
+    if "appointment" not in codes:
+        return "normal", None, None
+    return "appointment", at - timedelta(minutes=branch.appointment_early_min), None
+
+
+# --- counters' actions -------------------------------------------------------------
+
+
+def lock_counter(session: Session, branch: BranchSettings, number: str) -> Counter:
+    counter = session.exec(
+        select(Counter)
+        .where(Counter.branch == branch.code, Counter.number == number)
+        .with_for_update()
+    ).first()
+    if counter is None:
+        raise NotFound(f"no counter {number!r} in branch {branch.code}", code="counter_not_found")
+    return counter
+
+
+def teller_counter(session: Session, branch: BranchSettings, number: str, username: str) -> Counter:
+    counter = lock_counter(session, branch, number)
+    if counter.username != username:
+        who = f"{counter.username} is" if counter.username else "nobody is"
+        raise Forbidden(
+            f"You are not signed in at counter {number} ({who} signed in there). Open it first.",
+            code="not_at_counter",
+        )
+    return counter
+
+
+def held_ticket(session: Session, counter: Counter) -> Ticket:
+    ticket = session.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
+    if ticket is None or ticket.status not in HELD:
+        raise Conflict(f"counter {counter.number} holds no ticket", code="no_ticket_held")
+    return ticket
+
+
+def _announce_data(
+    branch: BranchSettings, counter: Counter, ticket: Ticket, announce: Announce
+) -> dict[str, Any]:
+    name = {"zh": counter.name_zh, "en": counter.name_en}
+    return {
+        "counter_name": name,
+        "announcement": announce(branch, ticket.number, counter.number, name),
+    }
+
+
+def _ensure_free_and_open(session: Session, counter: Counter) -> None:
+    if counter.current_ticket_id is not None:
+        held = session.get(Ticket, counter.current_ticket_id)
+        if held is not None and held.status in HELD:
+            raise Conflict(
+                f"{held.number} is still at counter {counter.number}: complete it, "
+                "mark it no-show or transfer it first",
+                code="ticket_held",
+            )
+    if counter.state != CounterState.open:
+        raise Conflict(
+            f"counter {counter.number} is {counter.state}", code=f"counter_{counter.state}"
+        )
+
+
+def _give_to_counter(
+    session: Session,
+    branch: BranchSettings,
+    counter: Counter,
+    ticket: Ticket,
+    username: str,
+    now: datetime,
+    announce: Announce,
+    **extra: Any,
+) -> Ticket:
+    counter.current_ticket_id = ticket.id
+    if ordering.effective_priority(as_waiting(ticket), now) != ordering.NORMAL:
+        counter.consecutive_priority += 1
+    else:
+        counter.consecutive_priority = 0
+    session.add(counter)
+    session.refresh(ticket)
+    _record_ticket(
+        session,
+        branch,
+        EventType.ticket_called,
+        ticket,
+        now,
+        **_announce_data(branch, counter, ticket, announce),
+        **extra,
+    )
+    return ticket
+
+
+def _claim(
+    session: Session,
+    ticket_id: int,
+    counter: Counter,
+    username: str,
+    now: datetime,
+    from_status: Sequence[TicketStatus] = (TicketStatus.waiting,),
+) -> bool:
+    """The atomic claim: a conditional UPDATE that only one counter can win."""
+    result = session.execute(
+        update(Ticket)
+        .where(col(Ticket.id) == ticket_id, col(Ticket.status).in_(list(from_status)))
+        .values(
+            status=TicketStatus.called,
+            counter=counter.number,
+            teller=username,
+            called_at=as_utc(now),
+            started_at=None,
+            finished_at=None,
+            target_counter=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def call_next(
+    *,
+    session: Session,
+    branch: BranchSettings,
+    counter: str,
+    username: str,
+    now: datetime,
+    announce: Announce = text_only_announcement,
+) -> Ticket:
+    row = teller_counter(session, branch, counter, username)
+    _ensure_free_and_open(session, row)
+    waiting = [as_waiting(t) for t in waiting_tickets(session, branch, now)]
+    candidates = ordering.choose_next(
+        waiting,
+        counter=row.number,
+        services=row.services,
+        consecutive_priority=row.consecutive_priority,
+        rules=rules_for(branch),
+        now=now,
+    )
+    for candidate in candidates:
+        if _claim(session, candidate.id, row, username, now):
+            ticket = session.get(Ticket, candidate.id)
+            assert ticket is not None
+            return _give_to_counter(session, branch, row, ticket, username, now, announce)
+    raise QueueEmpty("nobody is waiting for this counter")
+
+
+def find_ticket_by_number(
+    session: Session, branch: BranchSettings, number: str, now: datetime
+) -> Ticket:
+    ticket = session.exec(
+        select(Ticket).where(
+            Ticket.branch == branch.code,
+            Ticket.business_day == business_day(branch, now),
+            func.upper(Ticket.number) == number.strip().upper(),
+        )
+    ).first()
+    if ticket is None:
+        raise NotFound(f"no ticket {number!r} today", code="ticket_not_found")
+    return ticket
+
+
+def call_number(
+    *,
+    session: Session,
+    branch: BranchSettings,
+    counter: str,
+    username: str,
+    number: str,
+    now: datetime,
+    announce: Announce = text_only_announcement,
+) -> Ticket:
+    """Call one ticket by its number: a waiting one, or a no-show within its grace
+    period (reinstated)."""
+    row = teller_counter(session, branch, counter, username)
+    _ensure_free_and_open(session, row)
+    ticket = find_ticket_by_number(session, branch, number, now)
+    reinstated = False
+    if ticket.status == TicketStatus.no_show:
+        finished = utc(ticket.finished_at)
+        grace = timedelta(minutes=branch.no_show_grace_min)
+        if finished is None or now - finished > grace:
+            raise Conflict(
+                f"{ticket.number} was a no-show more than {branch.no_show_grace_min:g} minutes ago",
+                code="grace_expired",
+            )
+        reinstated = True
+    elif ticket.status != TicketStatus.waiting:
+        raise Conflict(f"{ticket.number} is {ticket.status}, not waiting", code="not_waiting")
+    if not reinstated and not ordering.callable_by(as_waiting(ticket), row.number, row.services):
+        raise Conflict(
+            f"counter {row.number} does not serve {ticket.service}; transfer the ticket instead",
+            code="service_not_served",
+        )
+    assert ticket.id is not None
+    if not _claim(
+        session, ticket.id, row, username, now, (TicketStatus.waiting, TicketStatus.no_show)
+    ):
+        raise Conflict(f"{ticket.number} was just called elsewhere", code="not_waiting")
+    return _give_to_counter(
+        session, branch, row, ticket, username, now, announce, reinstated=reinstated, by_number=True
+    )
+
+
+def recall(
+    *,
+    session: Session,
+    branch: BranchSettings,
+    counter: str,
+    username: str,
+    now: datetime,
+    announce: Announce = text_only_announcement,
+) -> Ticket:
+    row = teller_counter(session, branch, counter, username)
+    ticket = held_ticket(session, row)
+    if ticket.status != TicketStatus.called:
+        raise Conflict(f"{ticket.number} is already being served", code="already_serving")
+    ticket.recall_count += 1
+    session.add(ticket)
+    _record_ticket(
+        session,
+        branch,
+        EventType.ticket_recalled,
+        ticket,
+        now,
+        recall_count=ticket.recall_count,
+        **_announce_data(branch, row, ticket, announce),
+    )
+    return ticket
+
+
+def start_service(
+    *, session: Session, branch: BranchSettings, counter: str, username: str, now: datetime
+) -> Ticket:
+    row = teller_counter(session, branch, counter, username)
+    ticket = held_ticket(session, row)
+    if ticket.status != TicketStatus.called:
+        raise Conflict(f"{ticket.number} is already being served", code="already_serving")
+    ticket.status = TicketStatus.serving
+    ticket.started_at = as_utc(now)
+    session.add(ticket)
+    _record_ticket(session, branch, EventType.ticket_started, ticket, now)
+    return ticket
+
+
+def _release(session: Session, counter: Counter) -> None:
+    counter.current_ticket_id = None
+    session.add(counter)
+
+
+def complete(
+    *,
+    session: Session,
+    branch: BranchSettings,
+    counter: str,
+    username: str,
+    now: datetime,
+    rating: int | None = None,
+) -> Ticket:
+    row = teller_counter(session, branch, counter, username)
+    ticket = held_ticket(session, row)
+    if ticket.started_at is None:
+        ticket.started_at = ticket.called_at  # start is optional
+    ticket.status = TicketStatus.completed
+    ticket.finished_at = as_utc(now)
+    if rating is not None:
+        ticket.rating = rating
+    session.add(ticket)
+    _release(session, row)
+    _record_ticket(session, branch, EventType.ticket_completed, ticket, now, rating=rating)
+    return ticket
+
+
+def mark_no_show(
+    *, session: Session, branch: BranchSettings, counter: str, username: str, now: datetime
+) -> Ticket:
+    row = teller_counter(session, branch, counter, username)
+    ticket = held_ticket(session, row)
+    if ticket.status != TicketStatus.called:
+        raise Conflict(f"{ticket.number} is being served, not absent", code="already_serving")
+    if ticket.recall_count < branch.recalls_before_no_show:
+        raise Conflict(
+            f"recall {ticket.number} {branch.recalls_before_no_show - ticket.recall_count} "
+            "more time(s) before marking a no-show",
+            code="recall_first",
+        )
+    ticket.status = TicketStatus.no_show
+    ticket.finished_at = as_utc(now)
+    session.add(ticket)
+    _release(session, row)
+    _record_ticket(session, branch, EventType.ticket_no_show, ticket, now)
+    return ticket
+
+
+def transfer(
+    *,
+    session: Session,
+    branch: BranchSettings,
+    counter: str,
+    username: str,
+    now: datetime,
+    to_service: str | None = None,
+    to_counter: str | None = None,
+    keep_place: bool = True,
+) -> Ticket:
+    """Back to waiting in another service, or for one chosen counter. The place in
+    the queue (enqueued_at) is kept unless told otherwise."""
+    if not to_service and not to_counter:
+        raise InvalidInput("give a service or a counter to transfer to", code="transfer_target")
+    row = teller_counter(session, branch, counter, username)
+    ticket = held_ticket(session, row)
+    if to_service:
+        _service(branch, to_service)
+    if to_counter:
+        target = branch.counter(to_counter)
+        if target is None:
+            raise InvalidInput(f"unknown counter {to_counter!r}", code="unknown_counter")
+        if to_counter == row.number:
+            raise InvalidInput("the ticket is already at this counter", code="transfer_target")
+        if to_service and to_service not in target.services:
+            raise InvalidInput(
+                f"counter {to_counter} does not serve {to_service}", code="transfer_target"
+            )
+    from_service, from_counter = ticket.service, row.number
+    ticket.service = to_service or ticket.service
+    ticket.target_counter = to_counter
+    ticket.status = TicketStatus.waiting
+    ticket.counter = None
+    ticket.teller = None
+    ticket.called_at = None
+    ticket.started_at = None
+    if not keep_place:
+        ticket.enqueued_at = as_utc(now)
+    session.add(ticket)
+    _release(session, row)
+    _record_ticket(
+        session,
+        branch,
+        EventType.ticket_transferred,
+        ticket,
+        now,
+        from_service=from_service,
+        from_counter=from_counter,
+        to_service=ticket.service,
+        to_counter=to_counter,
+        keep_place=keep_place,
+        teller=username,
+    )
+    return ticket
+
+
+def cancel_by_customer(
+    *, session: Session, branch: BranchSettings, ticket: Ticket, now: datetime
+) -> Ticket:
+    if ticket.status != TicketStatus.waiting:
+        raise Conflict(
+            f"{ticket.number} is {ticket.status}; only a waiting ticket can be cancelled",
+            code="not_waiting",
+        )
+    ticket.status = TicketStatus.cancelled
+    ticket.finished_at = as_utc(now)
+    session.add(ticket)
+    _record_ticket(session, branch, EventType.ticket_cancelled, ticket, now)
+    return ticket

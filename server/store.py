@@ -1,0 +1,76 @@
+"""The server's parts, assembled once: config, database, hub, clock. Routes reach
+it through `request.app.state.store`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from server.auth import LoginLimiter, Tokens
+from server.config import AppConfig, BranchSettings
+from server.db import Database
+from server.errors import NotFound
+from server.events import Event, pending_events
+from server.hub import Hub
+from server.queue.tickets import Announce, text_only_announcement
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    def __init__(
+        self,
+        *,
+        config: AppConfig,
+        db: Database,
+        hub: Hub,
+        clock: Clock = system_clock,
+        announce: Announce = text_only_announcement,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.hub = hub
+        self.clock = clock
+        self.announce = announce
+        self.tokens = Tokens(config)
+        self.login_limiter = LoginLimiter(config.server.login_attempts_per_minute)
+        # Called with each event after it is committed (printing, webhooks, metrics...).
+        self.listeners: list[Callable[[Event], None]] = []
+        # Called after a ticket is issued and committed, e.g. to print it; each may
+        # return fields to add to the response (such as the print job's state).
+        self.issue_hooks: list[Callable[..., dict[str, Any] | None]] = []
+        # Extra sections of /health (printers...) and extra /metrics families.
+        self.health_probes: dict[str, Callable[[], Any]] = {}
+        self.metric_hooks: list[Callable[[Any], None]] = []
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def branch(self, code: str) -> BranchSettings:
+        branch = self.config.branch(code)
+        if branch is None:
+            raise NotFound(f"no branch {code!r}", code="branch_not_found")
+        return branch
+
+    def read(self) -> AbstractContextManager[Session]:
+        return self.db.read()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One use-case: commit, then publish its events (never before)."""
+        with self.db.write() as session:
+            yield session
+            events = pending_events(session)
+            session.commit()
+        for event in events:
+            self.hub.publish(event)
+            for listener in self.listeners:
+                listener(event)

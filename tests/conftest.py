@@ -1,0 +1,86 @@
+"""Shared fixtures: a fresh database per test, a config, a live server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.config import AppConfig
+from tests.support import FakeClock, LiveServer, drop_database, fresh_database_url, make_config
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    url = fresh_database_url(tmp_path)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def config(database_url: str, tmp_path: Path) -> AppConfig:
+    return make_config(database_url, tmp_path / "data")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def server(config: AppConfig) -> Iterator[LiveServer]:
+    live = LiveServer(config=config).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def clocked_server(config: AppConfig, clock: FakeClock) -> Iterator[LiveServer]:
+    live = LiveServer(config=config, clock=clock).start()
+    yield live
+    live.stop()
+
+
+# --- headless Chromium (Debian's), shared by the page tests ---------------------------
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (own cookies) at 1920x1080."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -165,10 +165,22 @@ def create_app(
     from counter_client import routes as counter_routes
     from kiosk import routes as kiosk_routes
     from lobby_display import routes as display_routes
+    from server.api import teller as teller_routes
+    from server.customer import routes as customer_routes
     from server.dashboard import routes as dashboard_routes
     from server.realtime import routes as realtime_routes
+    from server.stats import routes as stats_routes
 
-    packages = [kiosk_routes, display_routes, counter_routes, dashboard_routes, realtime_routes]
+    packages = [
+        realtime_routes,
+        customer_routes,
+        stats_routes,
+        teller_routes,
+        kiosk_routes,
+        display_routes,
+        counter_routes,
+        dashboard_routes,
+    ]
     for package in packages:
         package.install(store)
 

@@ -12,6 +12,20 @@ from server.config import AppConfig
 from tests.support import FakeClock, LiveServer, drop_database, fresh_database_url, make_config
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashes() -> Iterator[None]:
+    """argon2 is slow on purpose (~0.3 s a hash); every test server creates the same
+    six users, so tests hash each password once and reuse it (the verify path is real)."""
+    import functools
+
+    import server.bootstrap
+
+    original = server.bootstrap.hash_password
+    server.bootstrap.hash_password = functools.lru_cache(maxsize=None)(original)
+    yield
+    server.bootstrap.hash_password = original
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     url = fresh_database_url(tmp_path)

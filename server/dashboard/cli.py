@@ -1,12 +1,132 @@
-"""Commands of this package, added to `lobbyq`."""
+"""`lobbyq simulate` (a realistic day through the real queue rules) and `lobbyq stats`
+(the statistics report as a table in the terminal)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from server.config import AppConfig, BranchSettings
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML config (default: $LOBBYQ_CONFIG, else the demo)"),
+]
+BranchOption = Annotated[str | None, typer.Option("--branch", "-b", help="branch code")]
+
+
+def _branch(config: AppConfig, code: str | None) -> BranchSettings:
+    if code is None:
+        return config.branches[0]
+    branch = config.branch(code)
+    if branch is None:
+        known = ", ".join(b.code for b in config.branches)
+        typer.echo(f"no branch {code!r} (known: {known})", err=True)
+        raise typer.Exit(2)
+    return branch
+
+
+def _date(value: str | None, branch: BranchSettings) -> date:
+    if value is None:
+        from server.models import now_utc
+
+        return now_utc().astimezone(branch.zone).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        typer.echo(f"--date {value!r} is not a date YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from exc
+
 
 def register(app: typer.Typer, read_config: Callable[..., Any]) -> None:
-    del app, read_config
+    @app.command()
+    def simulate(
+        branch: BranchOption = None,
+        day: Annotated[
+            str | None, typer.Option("--date", "-d", help="YYYY-MM-DD (default: today)")
+        ] = None,
+        seed: Annotated[int, typer.Option(help="random seed: same seed, same day")] = 1,
+        volume: Annotated[
+            float, typer.Option(min=0.05, max=5.0, help="arrivals scale (1.0: a normal day)")
+        ] = 1.0,
+        config: ConfigOption = None,
+    ) -> None:
+        """Fill a realistic day (arrivals with morning and lunch peaks, no-shows,
+        cancellations, transfers, lunch breaks) through the real queue rules, and
+        report how accurate the estimated waits were."""
+        from server.app import prepare_database
+        from server.dashboard.simulator import DayPlan, simulate_day
+        from server.db import Database
+        from server.errors import LobbyQError
+
+        settings = read_config(config)
+        chosen = _branch(settings, branch)
+        when = _date(day, chosen)
+        db = Database(settings.server.database_url)
+        try:
+            prepare_database(settings, db)
+            result = simulate_day(
+                branch=chosen,
+                write=db.write,
+                read=db.read,
+                day=when,
+                plan=DayPlan(seed=seed, volume=volume),
+            )
+        except LobbyQError as exc:
+            typer.echo(exc.message, err=True)
+            raise typer.Exit(1) from exc
+        finally:
+            db.dispose()
+        for line in result.lines():
+            typer.echo(line)
+        typer.echo(
+            f"see it: lobbyq stats --branch {chosen.code} --date {when.isoformat()}, "
+            f"or the dashboard /dashboard/{chosen.code}"
+        )
+
+    @app.command()
+    def stats(
+        branch: BranchOption = None,
+        day: Annotated[
+            str | None, typer.Option("--date", "-d", help="YYYY-MM-DD (default: today)")
+        ] = None,
+        to: Annotated[str | None, typer.Option(help="last day, inclusive (YYYY-MM-DD)")] = None,
+        group_by: Annotated[
+            str, typer.Option("--group-by", "-g", help="service|counter|teller|priority|hour|day")
+        ] = "service",
+        csv_out: Annotated[
+            Path | None, typer.Option("--csv", help="also write the CSV (Excel) here")
+        ] = None,
+        config: ConfigOption = None,
+    ) -> None:
+        """Wait-time statistics as a table (definitions: docs/statistics.md)."""
+        from server.db import Database, migrate
+        from server.errors import LobbyQError
+        from server.models import now_utc
+        from server.stats.compute import branch_report, check_group_by, parse_range
+        from server.stats.export import report_csv
+        from server.stats.table import report_table
+
+        settings = read_config(config)
+        chosen = _branch(settings, branch)
+        db = Database(settings.server.database_url)
+        try:
+            migrate(db.url)
+            span = parse_range(chosen, day, to, now_utc())
+            with db.read() as session:
+                report = branch_report(
+                    session, branch=chosen, group_by=check_group_by(group_by), span=span
+                )
+        except LobbyQError as exc:
+            typer.echo(exc.message, err=True)
+            raise typer.Exit(2) from exc
+        finally:
+            db.dispose()
+        typer.echo(report_table(report))
+        if csv_out is not None:
+            csv_out.write_bytes(report_csv(report).encode("utf-8"))
+            typer.echo(f"CSV written to {csv_out}")

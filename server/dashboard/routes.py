@@ -1,12 +1,39 @@
-"""Routes of this package; `install` plugs its parts into the store."""
+"""The manager's dashboard `/dashboard/{branch}`: live queue, alerts, charts of a
+date range, CSV download.
+
+One template plus plain JS/CSS and a vendored Chart.js, all served from here (a
+branch has no internet). Signed-out visitors get a login form (POST
+/api/v1/auth/login sets the session cookie); signed-in staff who are not managers
+get a clear refusal. The page follows the hub through /ws/branches/{b} and reads
+the queue (GET /api/v1/branches/{b}/queue) and its summary (below) over HTTP.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from server.api.deps import SESSION_COOKIE, Manager, StoreDep, bearer_token, check_branch
+from server.auth import Principal
+from server.config import BranchSettings
+from server.dashboard.summary import dashboard_summary
+from server.errors import LobbyQError
+from server.stats.compute import parse_range
 from server.store import Store
 
-router = APIRouter()
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+ASSETS = {
+    "dashboard.js": "text/javascript",
+    "dashboard.css": "text/css",
+    "chart.umd.min.js": "text/javascript",
+}
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)
 
 
 def install(store: Store) -> None:
@@ -19,3 +46,115 @@ async def startup(store: Store) -> None:
 
 async def shutdown(store: Store) -> None:
     del store
+
+
+def page_settings(branch: BranchSettings) -> dict[str, Any]:
+    return {
+        "code": branch.code,
+        "name": branch.name.model_dump(),
+        "timezone": branch.timezone,
+        "services": [
+            {
+                "code": s.code,
+                "prefix": s.prefix,
+                "name": s.name.model_dump(),
+                "target_wait_s": round(s.target_wait_min * 60),
+            }
+            for s in branch.services
+        ],
+        "counters": [
+            {
+                "number": c.number,
+                "services": list(c.services),
+                "name": c.name.model_dump()
+                if c.name
+                else {"zh": f"{c.number}号窗口", "en": f"Counter {c.number}"},
+            }
+            for c in branch.counters
+        ],
+        "priorities": [
+            {
+                "code": p.code,
+                "name": p.name.model_dump() if p.name else {"zh": p.code, "en": p.code},
+            }
+            for p in branch.all_priorities()
+        ],
+    }
+
+
+@router.get("/dashboard/static/{name}")
+def static_file(name: str) -> Response:
+    if name not in ASSETS:
+        return Response("not found", status_code=404, media_type="text/plain")
+    folder = STATIC / "vendor" if name == "chart.umd.min.js" else STATIC
+    return Response(
+        (folder / name).read_bytes(),
+        media_type=ASSETS[name],
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+def _who(request: Request, store: Store) -> Principal | None:
+    token = bearer_token(request)
+    if not token:
+        return None
+    try:
+        return store.tokens.resolve(token)
+    except LobbyQError:
+        return None  # expired or invalid: sign in again
+
+
+@router.get("/dashboard/{branch}", response_class=HTMLResponse)
+def dashboard_page(branch: str, request: Request, store: StoreDep) -> Response:
+    settings = store.config.branch(branch)
+    if settings is None:
+        return templates.TemplateResponse(
+            request, "message.html", {"title": "没有这个网点 · No such branch"}, status_code=404
+        )
+    token = request.query_params.get("token")
+    if token:
+        # A bearer token on the URL goes into the session cookie and out of the address.
+        response = RedirectResponse(f"/dashboard/{settings.code}", status_code=303)
+        try:
+            given = store.tokens.resolve(token)
+        except LobbyQError:
+            return response
+        if given.is_staff:
+            response.set_cookie(
+                SESSION_COOKIE, token, max_age=store.tokens.ttl_s, httponly=True, samesite="strict"
+            )
+        return response
+    principal = _who(request, store)
+    context: dict[str, Any] = {"branch": settings, "boot": {"branch": page_settings(settings)}}
+    headers = {"Cache-Control": "no-store"}
+    if principal is None:
+        return templates.TemplateResponse(request, "login.html", context, headers=headers)
+    if not principal.is_manager or (principal.branch not in (None, settings.code)):
+        role = {"teller": "柜员 teller", "manager": "经理", "admin": "管理员"}.get(
+            principal.role, principal.kind
+        )
+        context["who"] = principal.name
+        context["role"] = role
+        return templates.TemplateResponse(
+            request, "refused.html", context, status_code=403, headers=headers
+        )
+    scheme, _, header_token = request.headers.get("authorization", "").partition(" ")
+    context["boot"]["token"] = header_token.strip() if scheme.lower() == "bearer" else None
+    context["boot"]["user"] = principal.name
+    return templates.TemplateResponse(request, "dashboard.html", context, headers=headers)
+
+
+@router.get("/dashboard/{branch}/summary.json")
+def summary(
+    branch: str,
+    store: StoreDep,
+    principal: Manager,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, Any]:
+    check_branch(principal, branch)
+    settings = store.branch(branch)
+    now = store.now()
+    span = parse_range(settings, from_, to, now)
+    with store.read() as session:
+        return dashboard_summary(session, branch=settings, span=span, now=now)

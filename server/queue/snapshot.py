@@ -103,7 +103,7 @@ def services_overview(
                 "name": settings.name.model_dump(),
                 "open": row.open if row else settings.open,
                 "waiting": count,
-                "estimated_wait_s": estimate_wait_s(session, branch, settings, count),
+                "estimated_wait_s": estimate_wait_s(session, branch, settings, count, now=now),
                 "target_wait_s": round(settings.target_wait_min * 60),
             }
         )

@@ -5,13 +5,15 @@ change; the caller commits, then publishes."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -75,17 +77,73 @@ def as_waiting(ticket: Ticket) -> ordering.Waiting:
     )
 
 
-def waiting_tickets(session: Session, branch: BranchSettings, now: datetime) -> list[Ticket]:
-    day = business_day(branch, now)
-    return list(
-        session.exec(
-            select(Ticket).where(
-                Ticket.branch == branch.code,
-                Ticket.status == TicketStatus.waiting,
-                Ticket.business_day == day,
-            )
-        )
+def waiting_tickets(
+    session: Session,
+    branch: BranchSettings,
+    now: datetime,
+    *,
+    service: str | None = None,
+    counter: tuple[str, Sequence[str]] | None = None,
+) -> list[Ticket]:
+    """Today's waiting tickets; only one service's, or only those a counter may call."""
+    query = select(Ticket).where(
+        Ticket.branch == branch.code,
+        Ticket.status == TicketStatus.waiting,
+        Ticket.business_day == business_day(branch, now),
     )
+    if service is not None:
+        query = query.where(Ticket.service == service)
+    if counter is not None:
+        number, services = counter
+        query = query.where(
+            or_(col(Ticket.service).in_(services), col(Ticket.target_counter) == number)
+        )
+    return list(session.exec(query))
+
+
+def waiting_in_line(
+    session: Session,
+    branch: BranchSettings,
+    now: datetime,
+    *,
+    service: str | None = None,
+    counter: tuple[str, Sequence[str]] | None = None,
+) -> list[ordering.Waiting]:
+    """Like waiting_tickets, but only the columns the rules read: on the hot paths
+    (issue, call-next) building full ORM rows for a long queue cost more than the
+    rest of the request."""
+    query = sa_select(
+        col(Ticket.id),
+        col(Ticket.number),
+        col(Ticket.service),
+        col(Ticket.priority),
+        col(Ticket.enqueued_at),
+        col(Ticket.priority_from),
+        col(Ticket.target_counter),
+    ).where(
+        col(Ticket.branch) == branch.code,
+        col(Ticket.status) == TicketStatus.waiting,
+        col(Ticket.business_day) == business_day(branch, now),
+    )
+    if service is not None:
+        query = query.where(col(Ticket.service) == service)
+    if counter is not None:
+        number, services = counter
+        query = query.where(
+            or_(col(Ticket.service).in_(services), col(Ticket.target_counter) == number)
+        )
+    return [
+        ordering.Waiting(
+            id=id_,
+            number=num,
+            service=svc,
+            priority=prio,
+            enqueued_at=enq,
+            priority_from=prio_from,
+            target_counter=target,
+        )
+        for id_, num, svc, prio, enq, prio_from, target in session.execute(query).all()
+    ]
 
 
 def _priority(branch: BranchSettings, code: str) -> PrioritySettings:
@@ -158,11 +216,79 @@ def counters_serving(session: Session, branch: BranchSettings, service: str) -> 
     return len(open_now) or len(serving) or 1
 
 
+# The forward play below reorders the line at most this often (simulated seconds)
+# and this many times, and is skipped for longer lines, so that an estimate stays
+# cheap however long the queue (a branch never has that many waiting).
+REORDER_EVERY_S = 60.0
+MAX_REORDERS = 30
+MAX_PLAYED = 1000
+
+
 def estimate_wait_s(
-    session: Session, branch: BranchSettings, service: ServiceSettings, ahead: int
+    session: Session,
+    branch: BranchSettings,
+    service: ServiceSettings,
+    ahead: int,
+    *,
+    ticket: ordering.Waiting | None = None,
+    now: datetime | None = None,
 ) -> int:
-    per_customer = recent_service_time_s(session, branch, service)
-    return round(ahead * per_customer / counters_serving(session, branch, service.code))
+    """Without `now`: people ahead x recent service time / counters serving. With
+    `now`: the open counters are played forward, each taking the next ticket it may
+    call in the order of the rules at that moment and holding it for its service's
+    recent mean time, until one takes `ticket` (None: a new ticket of `service`).
+    Playing it forward counts what the plain division misses: counters shared with
+    other services, a counter busy with a customer, priority tickets overtaking."""
+    counters = list(session.exec(select(Counter).where(Counter.branch == branch.code)))
+    open_now = [c for c in counters if c.state == CounterState.open]
+    if now is None or not any(service.code in c.services for c in open_now):
+        per_customer = recent_service_time_s(session, branch, service)
+        return round(ahead * per_customer / counters_serving(session, branch, service.code))
+    rules = rules_for(branch)
+    line = [w for w in waiting_in_line(session, branch, now) if ticket is None or w.id != ticket.id]
+    if len(line) > MAX_PLAYED:
+        per_customer = recent_service_time_s(session, branch, service)
+        return round(ahead * per_customer / counters_serving(session, branch, service.code))
+    me = ticket or ordering.Waiting(
+        id=-1, number="", service=service.code, priority=ordering.NORMAL, enqueued_at=now
+    )
+    line.append(me)
+    means: dict[str, float] = {}
+
+    def mean(code: str) -> float:
+        if code not in means:
+            settings = branch.service(code)
+            means[code] = recent_service_time_s(session, branch, settings or service)
+        return means[code]
+
+    free_at: dict[str, float] = {}
+    for c in open_now:
+        held = session.get(Ticket, c.current_ticket_id) if c.current_ticket_id else None
+        called = utc(held.called_at) if held is not None and held.status in HELD else None
+        if held is not None and called is not None:
+            busy = (now - called).total_seconds()
+            free_at[c.number] = max(mean(held.service) - busy, mean(held.service) / 4)
+        else:
+            free_at[c.number] = 0.0
+    services = {c.number: list(c.services) for c in open_now}
+    ordered_at, reorders = -math.inf, 0
+    while free_at:
+        number = min(free_at, key=lambda n: (free_at[n], n))
+        if free_at[number] - ordered_at >= REORDER_EVERY_S and reorders < MAX_REORDERS:
+            # The order as it will be then: weighted scores grow while people wait.
+            ordered_at, reorders = free_at[number], reorders + 1
+            line = ordering.in_order(line, rules, now + timedelta(seconds=ordered_at))
+        index = next(
+            (i for i, w in enumerate(line) if ordering.callable_by(w, number, services[number])),
+            None,
+        )
+        if index is None:
+            del free_at[number]  # nothing left that this counter may call
+            continue
+        if line[index] is me:
+            return round(free_at[number])
+        free_at[number] += mean(line.pop(index).service)
+    return round(ahead * mean(service.code) / max(1, len(services)))
 
 
 @dataclass(frozen=True)
@@ -174,10 +300,15 @@ class Place:
 def place_of(session: Session, branch: BranchSettings, ticket: Ticket, now: datetime) -> Place:
     if ticket.status != TicketStatus.waiting:
         return Place(None, None)
-    waiting = [as_waiting(t) for t in waiting_tickets(session, branch, now)]
+    # people_ahead only counts the ticket's own queue, so only that service is read.
+    waiting = waiting_in_line(session, branch, now, service=ticket.service)
     ahead = ordering.people_ahead(as_waiting(ticket), waiting, rules_for(branch), now)
     service = branch.service(ticket.service)
-    estimate = estimate_wait_s(session, branch, service, ahead) if service else None
+    estimate = (
+        estimate_wait_s(session, branch, service, ahead, ticket=as_waiting(ticket), now=now)
+        if service
+        else None
+    )
     return Place(ahead, estimate)
 
 
@@ -416,8 +547,23 @@ def _claim(
     username: str,
     now: datetime,
     from_status: Sequence[TicketStatus] = (TicketStatus.waiting,),
+    skip_locked: bool = False,
 ) -> bool:
-    """The atomic claim: a conditional UPDATE that only one counter can win."""
+    """The atomic claim: a conditional UPDATE that only one counter can win.
+
+    With `skip_locked` on Postgres the row is first taken with FOR UPDATE SKIP LOCKED:
+    a ticket another counter is claiming right now is passed over at once instead of
+    waited for. Without it, counters that chose the same ticket queue on its row lock
+    and each waiter keeps the tuple lock until its own transaction ends, which also
+    stalls the completion of that ticket (tests/scale/test_claim_race.py)."""
+    if skip_locked and session.get_bind().dialect.name == "postgresql":
+        lockable = session.execute(
+            select(col(Ticket.id))
+            .where(col(Ticket.id) == ticket_id, col(Ticket.status).in_(list(from_status)))
+            .with_for_update(skip_locked=True)
+        ).first()
+        if lockable is None:
+            return False
     result = session.execute(
         update(Ticket)
         .where(col(Ticket.id) == ticket_id, col(Ticket.status).in_(list(from_status)))
@@ -446,7 +592,7 @@ def call_next(
 ) -> Ticket:
     row = teller_counter(session, branch, counter, username)
     _ensure_free_and_open(session, row)
-    waiting = [as_waiting(t) for t in waiting_tickets(session, branch, now)]
+    waiting = waiting_in_line(session, branch, now, counter=(row.number, row.services))
     candidates = ordering.choose_next(
         waiting,
         counter=row.number,
@@ -456,7 +602,7 @@ def call_next(
         now=now,
     )
     for candidate in candidates:
-        if _claim(session, candidate.id, row, username, now):
+        if _claim(session, candidate.id, row, username, now, skip_locked=True):
             ticket = session.get(Ticket, candidate.id)
             assert ticket is not None
             return _give_to_counter(session, branch, row, ticket, username, now, announce)

@@ -1,13 +1,75 @@
-"""Routes of this module (mounted at the root: API routes carry /api/v1 themselves);
-`install` plugs its parts into the store."""
+"""GET /api/v1/branches/{b}/stats and /stats.csv (managers): wait-time statistics
+from the event log (see server/stats/compute.py and docs/statistics.md)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Query, Response
+
+from server.api.deps import Manager, StoreDep, check_branch
+from server.auth import Principal
+from server.stats.compute import Report, branch_report, check_group_by, parse_range
+from server.stats.export import csv_filename, report_csv
 from server.store import Store
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", tags=["stats"])
+
+FromQuery = Annotated[
+    str | None,
+    Query(alias="from", max_length=40, description="date or ISO datetime, branch local"),
+]
+ToQuery = Annotated[
+    str | None, Query(max_length=40, description="date (inclusive) or ISO datetime (exclusive)")
+]
+GroupQuery = Annotated[
+    str, Query(max_length=16, description="service | counter | teller | priority | hour | day")
+]
+
+
+def _report(
+    store: Store,
+    principal: Principal,
+    branch: str,
+    from_: str | None,
+    to: str | None,
+    group_by: str,
+) -> Report:
+    check_branch(principal, branch)
+    settings = store.branch(branch)
+    grouping = check_group_by(group_by)
+    span = parse_range(settings, from_, to, store.now())
+    with store.read() as session:
+        return branch_report(session, branch=settings, group_by=grouping, span=span)
+
+
+@router.get("/branches/{branch}/stats")
+def stats(
+    branch: str,
+    store: StoreDep,
+    principal: Manager,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    group_by: GroupQuery = "service",
+) -> dict[str, Any]:
+    return _report(store, principal, branch, from_, to, group_by).as_dict()
+
+
+@router.get("/branches/{branch}/stats.csv", response_class=Response)
+def stats_csv(
+    branch: str,
+    store: StoreDep,
+    principal: Manager,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    group_by: GroupQuery = "service",
+) -> Response:
+    report = _report(store, principal, branch, from_, to, group_by)
+    return Response(
+        content=report_csv(report).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{csv_filename(report)}"'},
+    )
 
 
 def install(store: Store) -> None:

@@ -1,0 +1,422 @@
+/* LobbyQ manager dashboard: live queue from the hub (/ws/branches/{b}, falling back
+   to polling GET /queue), alerts, and charts and tables of a date range. All text is
+   set with textContent: nothing from the server is parsed as HTML. */
+"use strict";
+
+const BOOT = JSON.parse(document.getElementById("boot").textContent);
+const BRANCH = BOOT.branch;
+const TZ = BRANCH.timezone;
+const API = "/api/v1/branches/" + encodeURIComponent(BRANCH.code);
+const SERVICES = Object.fromEntries(BRANCH.services.map((s) => [s.code, s]));
+const COLORS = ["#0b6aa8", "#2e9e5b", "#e08a00", "#8e44ad", "#d0453a", "#16a2b8", "#6d7a8a"];
+const IDLE_GRACE_MS = 20000;
+
+const state = {
+  queue: null,
+  summary: null,
+  clockOffset: 0, // server clock - browser clock
+  idleSince: {},
+  firstQueue: true,
+  charts: {},
+  ws: null,
+  wsOk: false,
+  pollTimer: null,
+};
+
+// --- helpers -------------------------------------------------------------------
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (key === "class") node.className = value;
+    else if (key === "style") node.setAttribute("style", value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+function serverNow() { return Date.now() + state.clockOffset; }
+function minutes(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  const whole = Math.round(seconds);
+  return Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
+}
+function mins(seconds) { return seconds === null || seconds === undefined ? null : +(seconds / 60).toFixed(1); }
+function pct(value) { return value === null || value === undefined ? "–" : value.toFixed(1) + "%"; }
+function localDate(ms) {
+  return new Intl.DateTimeFormat("en-CA", {timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit"})
+    .format(new Date(ms));
+}
+function localTime(ms, seconds) {
+  const options = {timeZone: TZ, hour: "2-digit", minute: "2-digit", hour12: false};
+  if (seconds) options.second = "2-digit";
+  return new Intl.DateTimeFormat("zh-CN", options).format(new Date(ms));
+}
+function serviceName(code) { const s = SERVICES[code]; return s ? s.name.zh : code; }
+function tellerName(username) {
+  if (!username) return "";
+  const names = (state.summary && state.summary.tellers) || {};
+  return names[username] && names[username] !== username ? names[username] + "（" + username + "）" : username;
+}
+function headers() { return BOOT.token ? {Authorization: "Bearer " + BOOT.token} : {}; }
+async function getJSON(url) {
+  const response = await fetch(url, {headers: headers(), credentials: "same-origin"});
+  if (response.status === 401) { location.reload(); throw new Error("signed out"); }
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error((body.error && body.error.message) || response.statusText);
+  }
+  return response.json();
+}
+function debounce(fn, ms) {
+  let timer = null;
+  return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
+}
+
+// --- live queue ----------------------------------------------------------------------
+function waitingOf(service) { return (service.waiting || []); }
+function ageS(ticket) { return (serverNow() - Date.parse(ticket.enqueued_at)) / 1000; }
+
+function renderLive() {
+  const queue = state.queue;
+  if (!queue) return;
+  let waitingTotal = 0;
+  let longest = null;
+  const tbody = document.getElementById("services");
+  tbody.replaceChildren();
+  for (const service of queue.services) {
+    const list = waitingOf(service);
+    waitingTotal += list.length;
+    const target = service.target_wait_s || (SERVICES[service.code] || {}).target_wait_s || 900;
+    let oldest = null;
+    for (const t of list) {
+      const age = ageS(t);
+      if (!oldest || age > oldest.age) oldest = {age, number: t.number};
+      if (!longest || age > longest.age) longest = {age, number: t.number, service: service.code};
+    }
+    const ratio = oldest ? oldest.age / target : 0;
+    const level = ratio > 1 ? "over" : ratio > 0.75 ? "warn" : "";
+    const bar = el("div", {class: "bar " + level},
+      el("div", {class: "fill", style: "width:" + Math.min(100, ratio * 100).toFixed(0) + "%"}),
+      el("span", {class: "text"}, oldest ? minutes(oldest.age) + " · " + oldest.number + " / " + Math.round(target / 60) + " 分钟"
+        : "无人等候 · target " + Math.round(target / 60) + " min"));
+    tbody.append(el("tr", {},
+      el("td", {}, el("strong", {}, service.code + " "), service.name.zh, el("span", {class: "en"}, " " + service.name.en)),
+      el("td", {class: "num count"}, list.length),
+      el("td", {}, bar)));
+  }
+  setKpi("kpi-waiting", waitingTotal, "人 waiting", waitingTotal > 20 ? "warn" : "");
+  if (longest) {
+    const target = (SERVICES[longest.service] || {}).target_wait_s || 900;
+    setKpi("kpi-longest", minutes(longest.age), longest.number + " · " + serviceName(longest.service),
+      longest.age > target ? "bad" : longest.age > 0.75 * target ? "warn" : "good");
+  } else {
+    setKpi("kpi-longest", "0:00", "无人等候 nobody waiting", "good");
+  }
+  renderCounters();
+  renderAlerts();
+}
+
+function callableBy(counter, ticket, serviceCode) {
+  if (ticket.target_counter) return ticket.target_counter === counter.number;
+  return (counter.services || []).includes(serviceCode);
+}
+
+function idleCounters() {
+  const queue = state.queue;
+  const idle = [];
+  const now = Date.now();
+  for (const counter of queue.counters) {
+    let waiting = 0;
+    if (counter.state === "open" && !counter.current) {
+      for (const service of queue.services) {
+        for (const t of waitingOf(service)) if (callableBy(counter, t, service.code)) waiting += 1;
+      }
+    }
+    if (waiting > 0) {
+      if (!(counter.number in state.idleSince)) state.idleSince[counter.number] = state.firstQueue ? 0 : now;
+      if (now - state.idleSince[counter.number] >= IDLE_GRACE_MS) idle.push({counter, waiting});
+    } else {
+      delete state.idleSince[counter.number];
+    }
+  }
+  state.firstQueue = false;
+  return idle;
+}
+
+function renderCounters() {
+  const box = document.getElementById("counters");
+  box.replaceChildren();
+  const idle = new Set(idleCounters().map((i) => i.counter.number));
+  let open = 0, paused = 0;
+  for (const counter of state.queue.counters) {
+    if (counter.state === "open") open += 1;
+    if (counter.state === "paused") paused += 1;
+    const label = {open: "办理中 Open", paused: "暂停 Paused", closed: "关闭 Closed"}[counter.state] || counter.state;
+    const cls = "counter " + counter.state + (idle.has(counter.number) ? " idle" : "");
+    const services = (counter.services || []).join(" ");
+    box.append(el("div", {class: cls, "data-counter": counter.number},
+      el("span", {class: "name"}, counter.name ? counter.name.zh : counter.number),
+      el("span", {class: "state"}, idle.has(counter.number) ? "空闲 Idle" : label),
+      el("span", {class: "who"}, counter.username ? tellerName(counter.username) : "无人 · nobody", el("span", {class: "en"}, "  " + services)),
+      el("span", {class: "current"}, counter.current || (counter.state === "open" ? "—" : ""))));
+  }
+  const total = state.queue.counters.length;
+  setKpi("kpi-counters", open + " / " + total, "开放 open · " + paused + " 暂停 paused", open === 0 ? "warn" : "");
+}
+
+function renderAlerts() {
+  const list = document.getElementById("alerts");
+  list.replaceChildren();
+  const items = [];
+  for (const service of state.queue.services) {
+    const target = service.target_wait_s || (SERVICES[service.code] || {}).target_wait_s || 900;
+    const over = waitingOf(service).filter((t) => ageS(t) > target);
+    if (over.length) {
+      const oldest = over.reduce((a, b) => (ageS(b) > ageS(a) ? b : a));
+      const m = Math.round(target / 60);
+      items.push(el("li", {class: "over"},
+        `${service.code} ${service.name.zh}：${over.length} 位客户等候超过目标 ${m} 分钟（最久 ${oldest.number} 已等 ${minutes(ageS(oldest))}）`,
+        el("span", {class: "en"}, `${service.name.en}: ${over.length} waiting past the ${m}-min target (longest ${oldest.number}, ${minutes(ageS(oldest))})`)));
+    }
+  }
+  for (const {counter, waiting} of idleCounters()) {
+    const name = counter.name ? counter.name.zh : counter.number;
+    const en = counter.name ? counter.name.en : "Counter " + counter.number;
+    const who = counter.username ? tellerName(counter.username) : "";
+    items.push(el("li", {class: "idle"},
+      `${name}${who ? "（" + who + "）" : ""} 空闲，但有 ${waiting} 位客户在等候其业务`,
+      el("span", {class: "en"}, `${en} is open and idle while ${waiting} wait for its services`)));
+  }
+  if (!items.length) items.push(el("li", {class: "ok"}, "暂无提醒 · All clear"));
+  list.append(...items);
+}
+
+function setKpi(id, value, sub, level) {
+  const box = document.getElementById(id);
+  box.className = "kpi" + (level ? " " + level : "");
+  box.querySelector(".value").textContent = value;
+  box.querySelector(".sub").textContent = sub || "";
+}
+
+async function refreshQueue() {
+  try {
+    state.queue = await getJSON(API + "/queue");
+    renderLive();
+  } catch (e) { console.warn("queue", e); }
+}
+const refreshQueueSoon = debounce(refreshQueue, 300);
+
+// --- the hub ---------------------------------------------------------------------------
+function setLive(ok, text) {
+  const badge = document.getElementById("live");
+  badge.className = "live " + (ok ? "on" : "off");
+  badge.textContent = text;
+}
+
+function connect(delay) {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  let url = proto + "//" + location.host + "/ws/branches/" + encodeURIComponent(BRANCH.code);
+  if (BOOT.token) url += "?token=" + encodeURIComponent(BOOT.token);
+  let ws;
+  try { ws = new WebSocket(url); } catch (e) { startPolling(); return; }
+  state.ws = ws;
+  ws.onopen = () => { state.wsOk = true; stopPolling(); setLive(true, "实时 Live"); };
+  ws.onmessage = (message) => {
+    let event;
+    try { event = JSON.parse(message.data); } catch (e) { return; }
+    if (event.type === "snapshot" && event.data && event.data.services) {
+      state.queue = event.data;
+      renderLive();
+    } else if (event.type && event.type.startsWith("ticket.") || event.type === "counter.updated") {
+      refreshQueueSoon();
+      if (rangeIncludesToday()) refreshSummarySoon();
+    }
+  };
+  ws.onclose = (close) => {
+    state.wsOk = false;
+    setLive(false, "轮询 Polling");
+    startPolling();
+    if (close.code === 1008) return; // not authorised: polling will send us to sign in
+    const next = Math.min(30000, (delay || 1000) * 2);
+    setTimeout(() => connect(next), delay || 1000);
+  };
+}
+function startPolling() {
+  if (!state.pollTimer) state.pollTimer = setInterval(refreshQueue, 10000);
+}
+function stopPolling() { clearInterval(state.pollTimer); state.pollTimer = null; }
+
+// --- date range, charts, table ------------------------------------------------------------
+function rangeParams() {
+  const params = new URLSearchParams();
+  params.set("from", document.getElementById("from").value);
+  params.set("to", document.getElementById("to").value);
+  return params;
+}
+function rangeIncludesToday() {
+  const today = localDate(serverNow());
+  return document.getElementById("from").value <= today && today <= document.getElementById("to").value;
+}
+
+async function refreshSummary() {
+  try {
+    const summary = await getJSON("/dashboard/" + encodeURIComponent(BRANCH.code) + "/summary.json?" + rangeParams());
+    state.clockOffset = Date.parse(summary.now) - Date.now();
+    state.summary = summary;
+    renderSummary();
+    if (state.queue) renderLive();
+  } catch (e) {
+    document.getElementById("range-label").textContent = "⚠ " + e.message;
+  }
+}
+const refreshSummarySoon = debounce(refreshSummary, 4000);
+
+function renderSummary() {
+  const s = state.summary;
+  const t = s.totals;
+  setKpi("kpi-served", t.served, `取号 ${t.issued} · 过号 ${t.no_show} · 取消 ${t.cancelled}`, "");
+  setKpi("kpi-wait", minutes(t.wait_avg_s), "P90 " + minutes(t.wait_p90_s) + " · 最长 max " + minutes(t.wait_max_s), "");
+  const within = t.within_target_pct;
+  setKpi("kpi-target", pct(within), "等候在目标内 served within target",
+    within === null ? "" : within >= 90 ? "good" : within >= 75 ? "warn" : "bad");
+  setKpi("kpi-satisfied", pct(t.satisfied_pct), `${t.ratings} 条评价 ratings (4–5★)`, "");
+  const from = document.getElementById("from").value, to = document.getElementById("to").value;
+  document.getElementById("range-label").textContent = from === to ? from : from + " → " + to;
+  drawHourChart(s.by_hour);
+  drawServiceChart(s.service_times);
+  drawTellerChart(s.by_teller);
+}
+
+function chart(id, config) {
+  if (state.charts[id]) state.charts[id].destroy();
+  config.options = Object.assign({responsive: true, maintainAspectRatio: false, animation: false}, config.options || {});
+  state.charts[id] = new Chart(document.getElementById(id), config);
+}
+
+function drawHourChart(rows) {
+  const hours = rows.map((r) => r.key);
+  const lo = hours.length ? Math.min(8, ...hours) : 8, hi = hours.length ? Math.max(17, ...hours) : 17;
+  const labels = [], avg = [], p90 = [], issued = [];
+  const byHour = Object.fromEntries(rows.map((r) => [r.key, r]));
+  for (let h = lo; h <= hi; h++) {
+    const r = byHour[h] || {};
+    labels.push(String(h).padStart(2, "0") + ":00");
+    avg.push(mins(r.wait_avg_s)); p90.push(mins(r.wait_p90_s)); issued.push(r.issued || 0);
+  }
+  chart("chart-hour", {
+    data: {labels, datasets: [
+      {type: "bar", label: "平均等候 avg", data: avg, backgroundColor: "#0b6aa8", yAxisID: "y"},
+      {type: "line", label: "P90", data: p90, borderColor: "#d0453a", backgroundColor: "#d0453a", yAxisID: "y", tension: 0.3},
+      {type: "line", label: "取号量 tickets", data: issued, borderColor: "#9aa5b4", borderDash: [5, 4], pointRadius: 0, yAxisID: "y2", tension: 0.3},
+    ]},
+    options: {scales: {
+      y: {beginAtZero: true, title: {display: true, text: "分钟 min"}},
+      y2: {beginAtZero: true, position: "right", grid: {drawOnChartArea: false}, title: {display: true, text: "人 tickets"}},
+    }, plugins: {legend: {position: "bottom"}}},
+  });
+}
+
+function drawServiceChart(hist) {
+  chart("chart-service", {
+    type: "bar",
+    data: {labels: hist.labels, datasets: hist.series.map((series, i) => ({
+      label: series.service + " " + serviceName(series.service), data: series.counts,
+      backgroundColor: COLORS[i % COLORS.length],
+    }))},
+    options: {scales: {x: {stacked: true, title: {display: true, text: "办理时长 分钟 service time, min"}},
+      y: {stacked: true, beginAtZero: true, title: {display: true, text: "人 customers"}}},
+      plugins: {legend: {position: "bottom", labels: {boxWidth: 12}}}},
+  });
+}
+
+function drawTellerChart(rows) {
+  const sorted = rows.slice().sort((a, b) => b.served - a.served);
+  chart("chart-teller", {
+    type: "bar",
+    data: {labels: sorted.map((r) => r.name.zh), datasets: [
+      {label: "办结 served", data: sorted.map((r) => r.served), backgroundColor: "#2e9e5b"},
+      {label: "平均办理 avg service (min)", data: sorted.map((r) => mins(r.service_avg_s)), backgroundColor: "#e08a00", xAxisID: "x2"},
+    ]},
+    options: {indexAxis: "y", scales: {
+      x: {beginAtZero: true, position: "bottom", title: {display: true, text: "人 served"}},
+      x2: {beginAtZero: true, position: "top", grid: {drawOnChartArea: false}, title: {display: true, text: "分钟 min"}},
+    }, plugins: {legend: {position: "bottom"}}},
+  });
+}
+
+const GROUP_HEAD = {service: "业务 Service", counter: "窗口 Counter", teller: "柜员 Teller",
+  priority: "客户类别 Priority", hour: "时段 Hour", day: "日期 Day"};
+
+async function refreshTable() {
+  const group = document.getElementById("group-by").value;
+  const params = rangeParams();
+  params.set("group_by", group);
+  document.getElementById("csv").href = API + "/stats.csv?" + params;
+  document.getElementById("group-head").textContent = GROUP_HEAD[group];
+  try {
+    const report = await getJSON(API + "/stats?" + params);
+    const body = document.getElementById("stats");
+    body.replaceChildren(...report.rows.map((r) => statsRow(r, group)));
+    document.getElementById("stats-total").replaceChildren(statsRow(report.totals, group));
+    document.getElementById("table-note").textContent = report.rows.length ? "" : "该时段没有数据 · no tickets in this range";
+  } catch (e) {
+    document.getElementById("table-note").textContent = "⚠ " + e.message;
+  }
+}
+
+function statsRow(r, group) {
+  let label;
+  if (r.key === "total") label = "合计 Total";
+  else if (group === "hour" || group === "day") label = r.name.zh;
+  else label = (r.key === null ? "" : r.key + " ") + r.name.zh + (r.name.en !== r.name.zh ? " · " + r.name.en : "");
+  const within = el("td", {class: "num" + (r.within_target_pct !== null && r.within_target_pct < 80 ? " bad" : "")}, pct(r.within_target_pct));
+  return el("tr", {},
+    el("td", {}, label), el("td", {class: "num"}, r.issued), el("td", {class: "num"}, r.served),
+    el("td", {class: "num"}, r.no_show), el("td", {class: "num"}, r.cancelled), el("td", {class: "num"}, r.transferred),
+    el("td", {class: "num"}, minutes(r.wait_avg_s)), el("td", {class: "num"}, minutes(r.wait_p50_s)),
+    el("td", {class: "num"}, minutes(r.wait_p90_s)), el("td", {class: "num"}, minutes(r.wait_max_s)),
+    el("td", {class: "num"}, minutes(r.service_avg_s)), el("td", {class: "num"}, minutes(r.service_p90_s)),
+    within, el("td", {class: "num"}, r.ratings), el("td", {class: "num"}, pct(r.satisfied_pct)));
+}
+
+// --- start ---------------------------------------------------------------------------------
+function tick() {
+  document.getElementById("clock").textContent = localTime(serverNow(), true);
+  if (state.queue) renderLive();
+}
+
+async function start() {
+  const today = localDate(Date.now());
+  document.getElementById("from").value = today;
+  document.getElementById("to").value = today;
+  await refreshSummary();
+  // The summary carries the server's clock: the range starts on the server's today.
+  const serverToday = localDate(serverNow());
+  if (serverToday !== today) {
+    document.getElementById("from").value = serverToday;
+    document.getElementById("to").value = serverToday;
+    await refreshSummary();
+  }
+  refreshTable();
+  await refreshQueue();
+  connect(1000);
+  document.getElementById("range").addEventListener("submit", (event) => {
+    event.preventDefault();
+    refreshSummary();
+    refreshTable();
+  });
+  document.getElementById("group-by").addEventListener("change", refreshTable);
+  document.getElementById("signout").addEventListener("click", async () => {
+    await fetch("/api/v1/auth/logout", {method: "POST", credentials: "same-origin"});
+    location.reload();
+  });
+  setInterval(tick, 1000);
+  setInterval(refreshSummary, 60000);
+  tick();
+  document.body.dataset.ready = "1";
+}
+
+start();

@@ -1,0 +1,455 @@
+"""Wait-time statistics, computed from the TicketEvent log and nothing else.
+
+The exact definitions are written in docs/statistics.md; this module follows
+them line by line:
+
+1. The tickets of a report are those whose `ticket.issued` event falls in the
+   range [start, end). All their events are read, in seq order.
+2. Each ticket is folded into one `TicketFacts` (its first call, its outcome,
+   its final service, the counter and teller that last held it...).
+3. Each ticket lands in exactly one row per grouping; a row's figures and the
+   totals are computed by the same function from the tickets in it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+from sqlmodel import Session, col, select
+
+from server.config import BranchSettings
+from server.errors import InvalidInput
+from server.events import EventType
+from server.models import TicketEvent, User, utc
+
+GroupBy = Literal["service", "counter", "teller", "priority", "hour", "day"]
+GROUPINGS: tuple[str, ...] = ("service", "counter", "teller", "priority", "hour", "day")
+Outcome = Literal["served", "no_show", "cancelled", "open"]
+
+TICKET_EVENTS = (
+    EventType.ticket_issued,
+    EventType.ticket_called,
+    EventType.ticket_recalled,
+    EventType.ticket_started,
+    EventType.ticket_completed,
+    EventType.ticket_no_show,
+    EventType.ticket_transferred,
+    EventType.ticket_cancelled,
+    EventType.ticket_rated,
+)
+SATISFIED_FROM = 4  # a rating of 4 or 5 (of 5) is "satisfied"
+MAX_RANGE_DAYS = 366
+# A ticket lives within one business day; its events are read up to this long after
+# the range ends, so a ticket issued at 23:59 keeps its call and completion.
+TAIL = timedelta(days=1)
+
+# The columns of a row, in API.md order, then the extras.
+FIGURES = (
+    "issued",
+    "served",
+    "no_show",
+    "cancelled",
+    "transferred",
+    "wait_avg_s",
+    "wait_p50_s",
+    "wait_p90_s",
+    "wait_max_s",
+    "service_avg_s",
+    "service_p90_s",
+    "within_target_pct",
+    "ratings",
+    "satisfied_pct",
+    "called",
+    "no_show_pct",
+    "transfer_wait_avg_s",
+    "recalls",
+)
+
+
+# --- one ticket, folded from its events ------------------------------------------
+
+
+@dataclass
+class TicketFacts:
+    ticket_id: int
+    number: str = ""
+    issued_at: datetime | None = None
+    enqueued_at: datetime | None = None
+    issue_service: str = ""
+    service: str = ""  # the final service: where it was completed, or where it is now
+    priority: str = "normal"
+    estimated_wait_s: int | None = None  # as promised at issue
+    first_call_at: datetime | None = None
+    segment_start: datetime | None = None  # last call, or the start after it
+    outcome: Outcome = "open"
+    counter: str | None = None  # the counter that last held it
+    teller: str | None = None
+    service_s: float | None = None
+    transferred: bool = False
+    transfer_wait_s: float | None = None  # summed waits from each transfer to the next call
+    recalls: int = 0
+    rating: int | None = None
+    _transfer_at: datetime | None = field(default=None, repr=False)
+
+    @property
+    def wait_s(self) -> float | None:
+        """First call - enqueued_at (at issue). Nothing later changes it."""
+        if self.first_call_at is None or self.enqueued_at is None:
+            return None
+        return (self.first_call_at - self.enqueued_at).total_seconds()
+
+    def apply(self, event: TicketEvent) -> None:
+        at = utc(event.at)
+        assert at is not None
+        data = event.data or {}
+        kind = event.type
+        if kind == EventType.ticket_issued:
+            self.number = str(data.get("number") or "")
+            self.issued_at = at
+            self.enqueued_at = _parse_iso(data.get("enqueued_at")) or at
+            self.issue_service = self.service = str(data.get("service") or "")
+            self.priority = str(data.get("priority") or "normal")
+            estimate = data.get("estimated_wait_s")
+            self.estimated_wait_s = int(estimate) if isinstance(estimate, int | float) else None
+        elif kind == EventType.ticket_called:
+            if self.first_call_at is None:
+                self.first_call_at = at
+            if self._transfer_at is not None:
+                waited = (at - self._transfer_at).total_seconds()
+                self.transfer_wait_s = (self.transfer_wait_s or 0.0) + waited
+                self._transfer_at = None
+            self.segment_start = at
+            self.counter, self.teller = event.counter, event.teller
+            self.outcome = "open"  # a reinstated no-show is no longer one
+        elif kind == EventType.ticket_recalled:
+            self.recalls += 1
+        elif kind == EventType.ticket_started:
+            self.segment_start = at
+        elif kind == EventType.ticket_completed:
+            self.outcome = "served"
+            self.service = str(data.get("service") or self.service)
+            self.counter, self.teller = event.counter, event.teller
+            start = self.segment_start or self.first_call_at
+            self.service_s = (at - start).total_seconds() if start else None
+            self._rate(data.get("rating"))
+        elif kind == EventType.ticket_no_show:
+            self.outcome = "no_show"
+            self.counter, self.teller = event.counter, event.teller
+        elif kind == EventType.ticket_transferred:
+            self.transferred = True
+            self.service = str(data.get("to_service") or data.get("service") or self.service)
+            self._transfer_at = at
+            self.counter = event.counter or self.counter
+            self.teller = event.teller or self.teller
+        elif kind == EventType.ticket_cancelled:
+            self.outcome = "cancelled"
+        elif kind == EventType.ticket_rated:
+            self._rate(data.get("rating"))
+
+    def _rate(self, value: Any) -> None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            self.rating = value
+
+
+def _parse_iso(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def fold(events: Iterable[TicketEvent]) -> dict[int, TicketFacts]:
+    """Events in seq order -> one TicketFacts per ticket that has its issued event."""
+    facts: dict[int, TicketFacts] = {}
+    for event in events:
+        if event.ticket_id is None:
+            continue
+        ticket = facts.get(event.ticket_id)
+        if ticket is None:
+            if event.type != EventType.ticket_issued:
+                continue  # issued before the range: not part of this report
+            ticket = facts[event.ticket_id] = TicketFacts(ticket_id=event.ticket_id)
+        ticket.apply(event)
+    return facts
+
+
+# --- the date range, in the branch's timezone ---------------------------------------
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: datetime  # aware, inclusive
+    end: datetime  # aware, exclusive
+
+
+def _parse_bound(value: str, branch: BranchSettings, *, is_end: bool, name: str) -> datetime:
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            if is_end:  # a date as `to` includes that whole day
+                day += timedelta(days=1)
+            return datetime.combine(day, time(0, 0), tzinfo=branch.zone)
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{name}={value!r} is not a date (YYYY-MM-DD) or an ISO datetime",
+            code="invalid_date",
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=branch.zone)
+
+
+def parse_range(
+    branch: BranchSettings, from_: str | None, to: str | None, now: datetime
+) -> DateRange:
+    """Dates or ISO datetimes, local to the branch; the default is today."""
+    today = now.astimezone(branch.zone).date()
+    start = (
+        _parse_bound(from_, branch, is_end=False, name="from")
+        if from_
+        else datetime.combine(today, time(0, 0), tzinfo=branch.zone)
+    )
+    if to:
+        end = _parse_bound(to, branch, is_end=True, name="to")
+    else:
+        start_day = start.astimezone(branch.zone).date()
+        end = datetime.combine(start_day + timedelta(days=1), time(0, 0), tzinfo=branch.zone)
+    if end <= start:
+        raise InvalidInput("`to` must come after `from`", code="invalid_range")
+    if end - start > timedelta(days=MAX_RANGE_DAYS):
+        raise InvalidInput(f"a report spans at most {MAX_RANGE_DAYS} days", code="invalid_range")
+    return DateRange(start=start, end=end)
+
+
+def check_group_by(value: str) -> GroupBy:
+    if value not in GROUPINGS:
+        raise InvalidInput(
+            f"group_by={value!r}: use one of {', '.join(GROUPINGS)}", code="invalid_group_by"
+        )
+    return value  # type: ignore[return-value]
+
+
+# --- reading the log ----------------------------------------------------------------
+
+
+def load_facts(session: Session, branch: BranchSettings, span: DateRange) -> list[TicketFacts]:
+    events = session.exec(
+        select(TicketEvent)
+        .where(
+            TicketEvent.branch == branch.code,
+            col(TicketEvent.type).in_([str(t) for t in TICKET_EVENTS]),
+            col(TicketEvent.at) >= utc(span.start),
+            col(TicketEvent.at) < utc(span.end + TAIL),
+        )
+        .order_by(col(TicketEvent.seq))
+    ).all()
+    start, end = utc(span.start), utc(span.end)
+    assert start is not None and end is not None
+    return [
+        facts
+        for facts in fold(events).values()
+        if facts.issued_at is not None and start <= facts.issued_at < end
+    ]
+
+
+# --- figures ------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Nearest rank: the smallest value with at least p% of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(100 * part / whole, 1)
+
+
+def figures(tickets: Sequence[TicketFacts], branch: BranchSettings) -> dict[str, Any]:
+    targets = {s.code: s.target_wait_min * 60 for s in branch.services}
+    waits = [w for t in tickets if (w := t.wait_s) is not None]
+    served = [t for t in tickets if t.outcome == "served"]
+    service_times = [s for t in served if (s := t.service_s) is not None]
+    timed = [t for t in served if t.wait_s is not None]
+    within = sum(
+        1
+        for t in timed
+        if t.wait_s is not None and t.wait_s <= targets.get(t.issue_service, math.inf)
+    )
+    rated = [t.rating for t in tickets if t.rating is not None]
+    no_show = sum(1 for t in tickets if t.outcome == "no_show")
+    transfer_waits = [w for t in tickets if (w := t.transfer_wait_s) is not None]
+    return {
+        "issued": len(tickets),
+        "served": len(served),
+        "no_show": no_show,
+        "cancelled": sum(1 for t in tickets if t.outcome == "cancelled"),
+        "transferred": sum(1 for t in tickets if t.transferred),
+        "wait_avg_s": _r(sum(waits) / len(waits)) if waits else None,
+        "wait_p50_s": _r(percentile(waits, 50)),
+        "wait_p90_s": _r(percentile(waits, 90)),
+        "wait_max_s": _r(max(waits)) if waits else None,
+        "service_avg_s": _r(sum(service_times) / len(service_times)) if service_times else None,
+        "service_p90_s": _r(percentile(service_times, 90)),
+        "within_target_pct": _pct(within, len(timed)),
+        "ratings": len(rated),
+        "satisfied_pct": _pct(sum(1 for r in rated if r >= SATISFIED_FROM), len(rated)),
+        "called": len(waits),
+        "no_show_pct": _pct(no_show, len(tickets)),
+        "transfer_wait_avg_s": (
+            _r(sum(transfer_waits) / len(transfer_waits)) if transfer_waits else None
+        ),
+        "recalls": sum(t.recalls for t in tickets),
+    }
+
+
+# --- grouping -------------------------------------------------------------------------
+
+
+def key_of(ticket: TicketFacts, group_by: GroupBy, branch: BranchSettings) -> str | int | None:
+    if group_by == "service":
+        return ticket.service
+    if group_by == "counter":
+        return ticket.counter
+    if group_by == "teller":
+        return ticket.teller
+    if group_by == "priority":
+        return ticket.priority
+    assert ticket.issued_at is not None
+    local = ticket.issued_at.astimezone(branch.zone)
+    return local.hour if group_by == "hour" else local.date().isoformat()
+
+
+def _order(
+    keys: Iterable[str | int | None], group_by: GroupBy, branch: BranchSettings
+) -> list[Any]:
+    listed: list[str] = []
+    if group_by == "service":
+        listed = [s.code for s in branch.services]
+    elif group_by == "counter":
+        listed = [c.number for c in branch.counters]
+    elif group_by == "priority":
+        listed = [p.code for p in branch.all_priorities()]
+    rank = {code: i for i, code in enumerate(listed)}
+
+    def sort_key(key: str | int | None) -> tuple[int, int, str]:
+        if key is None:
+            return (2, 0, "")
+        if key in rank:
+            return (0, rank[str(key)], "")
+        return (1, key if isinstance(key, int) else 0, str(key))
+
+    return sorted(set(keys), key=sort_key)
+
+
+NOT_CALLED = {"zh": "未叫号", "en": "Not called"}
+
+
+def name_of(
+    key: str | int | None, group_by: GroupBy, branch: BranchSettings, tellers: dict[str, str]
+) -> dict[str, str]:
+    if key is None:
+        return dict(NOT_CALLED)
+    if group_by == "service":
+        service = branch.service(str(key))
+        return service.name.model_dump() if service else {"zh": str(key), "en": str(key)}
+    if group_by == "counter":
+        counter = branch.counter(str(key))
+        if counter is not None and counter.name is not None:
+            return counter.name.model_dump()
+        return {"zh": f"{key}号窗口", "en": f"Counter {key}"}
+    if group_by == "teller":
+        shown = tellers.get(str(key)) or str(key)
+        return {"zh": shown, "en": shown}
+    if group_by == "priority":
+        for priority in branch.all_priorities():
+            if priority.code == key and priority.name is not None:
+                return priority.name.model_dump()
+        return {"zh": str(key), "en": str(key)}
+    if group_by == "hour":
+        hour = int(key)
+        span = f"{hour:02d}:00–{(hour + 1) % 24:02d}:00"
+        return {"zh": span, "en": span}
+    return {"zh": str(key), "en": str(key)}
+
+
+def teller_names(session: Session) -> dict[str, str]:
+    return {u.username: u.display_name or u.username for u in session.exec(select(User))}
+
+
+@dataclass(frozen=True)
+class Report:
+    branch: str
+    group_by: GroupBy
+    span: DateRange
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any]
+    timezone: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "branch": self.branch,
+            "group_by": self.group_by,
+            "from": self.span.start.isoformat(),
+            "to": self.span.end.isoformat(),
+            "timezone": self.timezone,
+            "rows": self.rows,
+            "totals": self.totals,
+        }
+
+
+def build_report(
+    tickets: Sequence[TicketFacts],
+    *,
+    branch: BranchSettings,
+    group_by: GroupBy,
+    span: DateRange,
+    tellers: dict[str, str] | None = None,
+) -> Report:
+    groups: dict[str | int | None, list[TicketFacts]] = {}
+    for ticket in tickets:
+        groups.setdefault(key_of(ticket, group_by, branch), []).append(ticket)
+    rows = [
+        {
+            "key": key,
+            "name": name_of(key, group_by, branch, tellers or {}),
+            **figures(groups[key], branch),
+        }
+        for key in _order(groups, group_by, branch)
+    ]
+    totals = {"key": "total", "name": {"zh": "合计", "en": "Total"}, **figures(tickets, branch)}
+    return Report(
+        branch=branch.code,
+        group_by=group_by,
+        span=span,
+        rows=rows,
+        totals=totals,
+        timezone=branch.timezone,
+    )
+
+
+def branch_report(
+    session: Session,
+    *,
+    branch: BranchSettings,
+    group_by: GroupBy,
+    span: DateRange,
+) -> Report:
+    """The use-case behind GET /stats, /stats.csv and `lobbyq stats`."""
+    tickets = load_facts(session, branch, span)
+    return build_report(
+        tickets, branch=branch, group_by=group_by, span=span, tellers=teller_names(session)
+    )

@@ -1,0 +1,115 @@
+"""`lobbyq simulate` then `lobbyq stats` from the terminal, on a config file."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from server.cli import app
+from tests.support import BASE_CONFIG, drop_database, fresh_database_url
+
+
+def write_config(tmp_path: Path) -> tuple[Path, str]:
+    """The test branch as a TOML file (users without passwords: generated)."""
+    url = fresh_database_url(tmp_path)
+    data = copy.deepcopy(BASE_CONFIG)
+    lines = [
+        "[server]",
+        f'database_url = "{url}"',
+        f'data_dir = "{tmp_path / "data"}"',
+        'secret_key = "test-secret-key"',
+    ]
+    for user in data["users"][:2]:
+        lines += ["[[users]]", f'username = "{user["username"]}"', f'role = "{user["role"]}"']
+    branch = data["branches"][0]
+    lines += [
+        "[[branches]]",
+        'code = "b1"',
+        'name = { zh = "测试支行", en = "Test Branch" }',
+        'timezone = "Asia/Shanghai"',
+    ]
+    for service in branch["services"]:
+        lines += [
+            "[[branches.services]]",
+            f'code = "{service["code"]}"',
+            f'prefix = "{service["prefix"]}"',
+            f"target_wait_min = {service['target_wait_min']}",
+            f'name = {{ zh = "{service["name"]["zh"]}", en = "{service["name"]["en"]}" }}',
+        ]
+    for counter in branch["counters"]:
+        services = ", ".join(f'"{s}"' for s in counter["services"])
+        lines += [
+            "[[branches.counters]]",
+            f'number = "{counter["number"]}"',
+            f"services = [{services}]",
+        ]
+    path = tmp_path / "lobbyq.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tomllib.loads(path.read_text(encoding="utf-8"))
+    return path, url
+
+
+def test_simulate_then_stats(tmp_path: Path) -> None:
+    path, url = write_config(tmp_path)
+    runner = CliRunner()
+    try:
+        simulated = runner.invoke(
+            app,
+            [
+                "simulate",
+                "--config",
+                str(path),
+                "--branch",
+                "b1",
+                "--date",
+                "2026-11-27",
+                "--seed",
+                "3",
+                "--volume",
+                "0.1",
+            ],
+        )
+        assert simulated.exit_code == 0, simulated.output
+        assert "simulated 2026-11-27 at branch b1" in simulated.output
+        assert "absolute error   median" in simulated.output
+        assert "created simulated tellers: sim-teller1" in simulated.output  # no tellers in it
+        again = runner.invoke(
+            app, ["simulate", "--config", str(path), "--branch", "b1", "--date", "2026-11-27"]
+        )
+        assert again.exit_code == 1
+        assert "already has tickets" in again.output
+        csv_path = tmp_path / "out.csv"
+        table = runner.invoke(
+            app,
+            [
+                "stats",
+                "--config",
+                str(path),
+                "--branch",
+                "b1",
+                "--date",
+                "2026-11-27",
+                "--group-by",
+                "service",
+                "--csv",
+                str(csv_path),
+            ],
+        )
+        assert table.exit_code == 0, table.output
+        lines = table.output.splitlines()
+        assert lines[0].startswith("branch b1, 2026-11-27T00:00:00+08:00")
+        assert any(line.startswith("A 个人现金") for line in lines)
+        assert any(line.startswith("合计") for line in lines)
+        assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")
+        bad = runner.invoke(
+            app, ["stats", "--config", str(path), "--branch", "b1", "--group-by", "week"]
+        )
+        assert bad.exit_code == 2
+        assert "group_by='week'" in bad.output
+        unknown = runner.invoke(app, ["stats", "--config", str(path), "--branch", "zz"])
+        assert unknown.exit_code == 2
+    finally:
+        drop_database(url)

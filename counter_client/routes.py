@@ -1,12 +1,33 @@
-"""Routes of this package; `install` plugs its parts into the store."""
+"""The teller page `/counter/{branch}` and its static assets.
+
+The page is one template plus plain JS/CSS served from here (no internet in a
+branch). It signs in with POST /api/v1/auth/login (the `lobbyq_session` cookie), or
+takes a bearer token: `?token=` on the URL (kept in the cookie, then dropped from
+the address) or an `Authorization: Bearer` header (handed to the page's script).
+Everything it shows is read back from the API: the summary of its counter after
+each action and on every WebSocket event.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+from typing import Any
 
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from server.api.deps import SESSION_COOKIE, StoreDep
+from server.config import BranchSettings
+from server.errors import LobbyQError
 from server.store import Store
 
-router = APIRouter()
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+ASSETS = {"counter.js": "text/javascript", "counter.css": "text/css"}
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+router = APIRouter(include_in_schema=False)
 
 
 def install(store: Store) -> None:
@@ -19,3 +40,82 @@ async def startup(store: Store) -> None:
 
 async def shutdown(store: Store) -> None:
     del store
+
+
+def page_settings(branch: BranchSettings) -> dict[str, Any]:
+    """What the page needs from the config: names of services, priorities, counters."""
+    return {
+        "code": branch.code,
+        "name": branch.name.model_dump(),
+        "ratings_enabled": branch.ratings_enabled,
+        "services": [{"code": s.code, "name": s.name.model_dump()} for s in branch.services],
+        "priorities": [
+            {
+                "code": p.code,
+                "name": p.name.model_dump() if p.name else {"zh": p.code, "en": p.code},
+            }
+            for p in branch.all_priorities()
+        ],
+        "counters": [
+            {
+                "number": c.number,
+                "services": list(c.services),
+                "name": c.name.model_dump()
+                if c.name
+                else {"zh": f"{c.number}号窗口", "en": f"Counter {c.number}"},
+            }
+            for c in branch.counters
+        ],
+    }
+
+
+@router.get("/counter/static/{name}")
+def static_file(name: str) -> Response:
+    if name not in ASSETS:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return Response(
+        (STATIC / name).read_bytes(),
+        media_type=ASSETS[name],
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/counter/{branch}", response_class=HTMLResponse)
+def teller_page(branch: str, request: Request, store: StoreDep) -> Response:
+    settings = store.config.branch(branch)
+    if settings is None:
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>LobbyQ</title>"
+            "<p>没有这个网点 · No such branch</p>",
+            status_code=404,
+        )
+    token = request.query_params.get("token")
+    if token:
+        # Keep a bearer token given on the URL in the session cookie, and take it
+        # out of the address bar (and of the browser's history).
+        response = RedirectResponse(f"/counter/{settings.code}", status_code=303)
+        try:
+            principal = store.tokens.resolve(token)
+        except LobbyQError:
+            return response
+        if principal.is_staff:
+            response.set_cookie(
+                SESSION_COOKIE,
+                token,
+                max_age=store.tokens.ttl_s,
+                httponly=True,
+                samesite="strict",
+            )
+        return response
+    scheme, _, header_token = request.headers.get("authorization", "").partition(" ")
+    boot = {
+        "branch": page_settings(settings),
+        # Only a token sent as a header is handed to the script; a cookie stays httponly.
+        "token": header_token.strip() if scheme.lower() == "bearer" else None,
+    }
+    return templates.TemplateResponse(
+        request,
+        "counter.html",
+        {"boot": boot, "branch": settings},
+        headers={"Cache-Control": "no-store"},
+    )

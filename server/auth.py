@@ -3,6 +3,7 @@ devices (kiosk and display tokens from the config)."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 import threading
@@ -19,8 +20,13 @@ from server.config import AppConfig
 from server.errors import NotAuthenticated, TooMany
 
 _hasher = PasswordHasher()
-# Verifying against this when the user does not exist keeps timing the same.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the user does not exist keeps timing the same
+    (made on first use: hashing at import slowed every `lobbyq` command)."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
@@ -29,7 +35,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        verified = _hasher.verify(password_hash or _dummy_hash(), password)
+        return verified and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -1,0 +1,260 @@
+"""`lobbyq counter ...` run as a subprocess against the live server: every action,
+its errors and exit codes, and keypad mode driven through a pipe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tests.counter_client.conftest import issue
+from tests.support import PASSWORDS, LiveServer
+
+LOBBYQ = str(Path(sys.executable).parent / "lobbyq")
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("LOBBYQ_")}
+
+Run = subprocess.CompletedProcess[str]
+
+
+def lobbyq(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Run:
+    return subprocess.run(
+        [LOBBYQ, "counter", *args],
+        capture_output=True,
+        text=True,
+        input=stdin if stdin is not None else "",
+        env={**CLEAN_ENV, **(env or {})},
+        timeout=60,
+    )
+
+
+def as_user(server: LiveServer, username: str, counter: str) -> list[str]:
+    return ["--server", server.url, "--branch", "b1", "--counter", counter,
+            "--username", username, "--password", PASSWORDS[username]]  # fmt: skip
+
+
+def sequence(steps: list[tuple[list[str], dict[str, str] | None]]) -> Callable[[], list[Run]]:
+    def go() -> list[Run]:
+        return [lobbyq(*args, env=env) for args, env in steps]
+
+    return go
+
+
+def in_parallel(*jobs: Callable[[], Any]) -> list[Any]:
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        return [f.result() for f in [pool.submit(job) for job in jobs]]
+
+
+def ok(run: Run) -> str:
+    assert run.returncode == 0, f"exit {run.returncode}: {run.stdout} {run.stderr}"
+    return run.stdout.strip()
+
+
+def test_every_action_and_the_errors(server: LiveServer) -> None:
+    # Two counters at once, on tickets the other cannot take: counter 4 alone serves C;
+    # counter 2 takes the oldest (A001), then calls B001 by its number.
+    a1, b1, c1 = issue(server, "A"), issue(server, "B"), issue(server, "C")
+    # teller2 by LOBBYQ_SERVER/LOBBYQ_TOKEN..., teller4 by --token, teller1 by password
+    two = {"LOBBYQ_SERVER": server.url, "LOBBYQ_TOKEN": server.token("teller2"),
+           "LOBBYQ_BRANCH": "b1", "LOBBYQ_COUNTER": "2"}  # fmt: skip
+    four = ["--server", server.url, "--branch", "b1", "--counter", "4",
+            "--token", server.token("teller4")]  # fmt: skip
+    day_four, day_two = in_parallel(
+        sequence(
+            [
+                ([*four, "open"], None),
+                ([*four, "call-next"], None),
+                ([*four, "recall"], None),
+                ([*four, "start"], None),
+                ([*four, "complete", "--rating", "5"], None),
+                ([*four, "call-next"], None),
+                ([*four, "close"], None),
+            ]
+        ),
+        sequence(
+            [
+                (["open"], two),
+                (["call-next"], two),
+                (["transfer", "B"], two),
+                (["call", b1.lower()], two),
+                (["no-show"], two),
+                (["pause"], two),
+                (["resume"], two),
+            ]
+        ),
+    )
+    assert [ok(r) for r in day_four[:5]] == [
+        "counter 4 open · teller4",
+        f"{c1} called at counter 4 · service C · normal",
+        f"{c1} called at counter 4 · service C · normal",  # recalled
+        f"{c1} serving at counter 4 · service C · normal",
+        f"{c1} completed at counter 4 · service C · normal",
+    ]
+    # nobody waits for counter 4 (service C): a clear message and its own exit code
+    assert day_four[5].returncode == 3
+    assert day_four[5].stdout.strip() == "nobody is waiting for counter 4 / 当前没有等候的客户"
+    assert ok(day_four[6]) == "counter 4 closed · nobody"
+    assert [ok(r) for r in day_two] == [
+        "counter 2 open · teller2",
+        f"{a1} called at counter 2 · service A · normal",
+        f"{a1} transferred to B · waiting again, place kept",
+        f"{b1} called at counter 2 · service B · normal",
+        f"{b1} no-show · service B · normal",
+        "counter 2 paused · teller2",
+        "counter 2 open · teller2",
+    ]
+    with server.client("teller1") as api:
+        queue = api.get("/branches/b1/queue").json()
+        rated = api.get("/branches/b1/counters/4/summary").json()
+    waiting = {s["code"]: [w["number"] for w in s["waiting"]] for s in queue["services"]}
+    assert waiting == {"A": [], "B": [a1], "C": []}
+    assert rated["today"]["counter"]["served"] == 1
+
+    # errors: the server's message on stderr, one exit code per kind (usage errors,
+    # exit 2, are checked in-process below)
+    elsewhere = ["--branch", "b1", "--counter", "1", "--token"]
+    errors = in_parallel(
+        lambda: lobbyq("--server", server.url, *elsewhere, "forged", "open"),
+        lambda: lobbyq("--server", "http://127.0.0.1:9", *elsewhere, "x", "open"),
+        lambda: lobbyq(*as_user(server, "teller1", "2"), "open"),
+    )
+    expected = [
+        (5, "error: invalid token (invalid_token)"),
+        (4, "cannot reach http://127.0.0.1:9"),
+        (1, "error: teller2 is signed in at counter 2 (counter_taken)"),
+    ]
+    for run, (code, text) in zip(errors, expected, strict=True):
+        assert run.returncode == code, (text, run.returncode, run.stdout, run.stderr)
+        assert text in run.stderr, (text, run.stdout, run.stderr)
+        assert run.stdout == ""
+
+
+class TestInProcess:
+    """The same command through typer's runner: usage errors and the environment."""
+
+    def invoke(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        from typer.testing import CliRunner
+
+        from server.cli import app
+
+        return CliRunner().invoke(app, ["counter", *args], env=env)
+
+    def test_usage_errors(self, server: LiveServer) -> None:
+        one = as_user(server, "teller1", "1")
+        cases = [
+            ((*one, "dance"), "unknown action 'dance'"),
+            ((*one, "call"), "call needs NUMBER"),
+            ((*one, "transfer"), "transfer needs SERVICE"),
+            ((*one, "recall", "A001"), "recall takes no argument"),
+            (("--branch", "b1", "--counter", "1", "--token", "x", "open"), "missing --server"),
+            (("--server", server.url, "--branch", "b1", "--counter", "1", "open"), "--token"),
+        ]
+        for args, text in cases:
+            result = self.invoke(*args, env={"LOBBYQ_SERVER": "", "LOBBYQ_TOKEN": ""})
+            assert result.exit_code == 2, (args, result.output)
+            assert text in result.output
+
+    def test_environment_replaces_flags_and_flags_win(self, server: LiveServer) -> None:
+        env = {"LOBBYQ_SERVER": server.url, "LOBBYQ_USERNAME": "teller1",
+               "LOBBYQ_PASSWORD": PASSWORDS["teller1"], "LOBBYQ_BRANCH": "b1",
+               "LOBBYQ_COUNTER": "2", "LOBBYQ_TOKEN": ""}  # fmt: skip
+        result = self.invoke("--counter", "1", "open", env=env)
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == "counter 1 open · teller1"
+        number = issue(server, "A")
+        result = self.invoke("--counter", "1", "--json", "call-next", env=env)
+        assert result.exit_code == 0, result.output
+        assert '"number": "' + number + '"' in result.output
+        result = self.invoke("--counter", "1", "complete", "--rating", "9", env=env)
+        assert result.exit_code == 2  # ratings are 1-5
+        result = self.invoke("--counter", "1", "transfer", "counter:2", env=env)
+        assert result.exit_code == 0, result.output
+        assert f"{number} transferred to counter:2 · waiting again, place kept" in result.output, [
+            result.output
+        ]
+        result = self.invoke("--counter", "1", "transfer", "Z", env=env)
+        assert result.exit_code == 1
+
+
+def test_keypad_through_a_pipe(server: LiveServer) -> None:
+    waiting = issue(server, "A")
+    later = issue(server, "A")
+    keys = "\n".join(
+        ["open", "+", ".", "*", "/", later[-1], "-", "0", "0", "+", later, "close", "q"]
+    )
+    run = lobbyq(*as_user(server, "teller1", "1"), "keypad", stdin=keys + "\n")
+    out = run.stdout
+    assert run.returncode == 1, out + run.stderr  # one refusal: the close while A is held
+    lines = [line for line in out.splitlines() if not line.startswith("[counter")]
+    assert lines[:2] == ["LobbyQ keypad · branch b1 · counter 1", lines[1]]
+    assert lines[1].startswith("keys: Enter/+ next")
+    assert lines[2:] == [
+        "counter 1 open · teller1",
+        f"{waiting} called at counter 1 · service A · normal",
+        f"{waiting} called at counter 1 · service A · normal",  # recall
+        f"{waiting} serving at counter 1 · service A · normal",
+        f"{waiting} completed at counter 1 · service A · normal",
+        f"{later} called at counter 1 · service A · normal",  # typed its last digit
+        f"{later} no-show · service A · normal",
+        "counter 1 paused · teller1",
+        "counter 1 open · teller1",
+        "nobody is waiting for counter 1 / 当前没有等候的客户",
+        f"{later} called at counter 1 · service A · normal",  # a no-show reinstated by number
+        f"error: {later} is still at this counter: complete or transfer it first (ticket_held)",
+        "bye",
+    ]
+    # the live state line, re-read after each action
+    assert f"[counter 1 open] {later} called · waiting 0 · served today 1" in out
+
+
+def test_keypad_in_raw_mode_on_a_terminal(server: LiveServer) -> None:
+    """On a TTY keys are read one at a time, without Enter, as a USB keypad sends them."""
+    import pty
+    import select
+    import signal
+    import time
+
+    number = issue(server, "C")
+    with server.client("teller4") as api:
+        assert api.post("/branches/b1/counters/4/open").status_code == 200
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: lobbyq on the terminal
+        os.execve(
+            LOBBYQ, [LOBBYQ, "counter", *as_user(server, "teller4", "4"), "keypad"], CLEAN_ENV
+        )
+    seen = b""
+
+    def until(text: str, timeout: float = 60) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while text.encode() not in seen:
+            assert time.monotonic() < deadline, f"{text!r} not shown; got {seen.decode()!r}"
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+
+    try:
+        until("[counter 4 open]")
+        os.write(fd, b"+")
+        until(f"{number} called at counter 4")
+        os.write(fd, b"7\x7f")  # typed, then cleared
+        until("(cleared)")
+        os.write(fd, b"/")
+        until(f"{number} completed at counter 4")
+        os.write(fd, b"q")
+        until("bye")
+    finally:
+        deadline = time.monotonic() + 20
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if done[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            done = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+    assert b"\r\n" in seen  # raw mode: the program writes its own carriage returns

@@ -1,16 +1,119 @@
-"""Routes of this package; `install` plugs its parts into the store."""
+"""The lobby TV page `/display/{b}/{display_id}`, its assets, and `/audio/{name}`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from lobby_display import voice
+from lobby_display.display import Refusal, check_display, page_config
+from server.api.deps import DEVICE_COOKIE, bearer_token
+from server.errors import NotFound
 from server.store import Store
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+# Only these files are served: no path from the request ever reaches the disk.
+ASSETS = {path.name: path for path in STATIC.iterdir() if path.suffix in (".js", ".css", ".svg")}
+MEDIA = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+AUDIO_WAIT_S = 10.0
+DEVICE_COOKIE_AGE_S = 400 * 24 * 3600
+NO_BRANCH = Refusal(404, "branch_not_found", "没有这个网点。", "There is no such branch.")
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+@router.get("/display/{branch}/{display_id}", response_class=HTMLResponse)
+def display_page(
+    request: Request,
+    branch: str,
+    display_id: str,
+    token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> Response:
+    store = _store(request)
+    settings = store.config.branch(branch)
+    if settings is None:
+        refusal = Refusal(
+            404, "branch_not_found", "没有这个网点。", f"There is no branch {branch!r}."
+        )
+        return _refused(request, refusal)
+    allowed = check_display(store, settings, display_id, token or bearer_token(request))
+    if isinstance(allowed, Refusal):
+        return _refused(request, allowed)
+    if token and allowed.kind == "display":
+        # Keep the token in a cookie and take it out of the address bar.
+        response = RedirectResponse(request.url.path, status_code=303)
+        response.set_cookie(
+            DEVICE_COOKIE,
+            token,
+            max_age=DEVICE_COOKIE_AGE_S,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return response
+    config = page_config(store, settings, display_id)
+    if token and allowed.kind == "user":
+        config["token"] = token  # staff previewing with their own token in the address
+    return templates.TemplateResponse(
+        request,
+        "display.html",
+        {"branch": settings, "config_json": _script_json(config)},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _refused(request: Request, refusal: Refusal) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "display_denied.html",
+        {"refusal": refusal},
+        status_code=refusal.status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/display-static/{name}")
+def display_asset(name: str) -> Response:
+    path = ASSETS.get(name)
+    if path is None:
+        raise NotFound("no such file", code="asset_not_found")
+    return FileResponse(path, media_type=MEDIA[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+@router.get(voice.AUDIO_URL_PREFIX + "/{name}")
+def audio_file(request: Request, name: str) -> Response:
+    """A WAV the announcer named; waits briefly for one still being synthesized."""
+    lobby_voice = voice.voice_of(_store(request))
+    path = None
+    if lobby_voice is not None and len(name) <= 100:
+        path = lobby_voice.audio_file(name, AUDIO_WAIT_S)
+    if path is None:
+        raise NotFound("no such audio file", code="audio_not_found")
+    # Names are hashes of their content: a file never changes.
+    return FileResponse(
+        path,
+        media_type="audio/wav",
+        headers={"Cache-Control": "public, max-age=86400, immutable"},
+    )
 
 
 def install(store: Store) -> None:
-    del store
+    lobby_voice = voice.install_voice(store)
+    from server.realtime.counters import open_counters
+
+    lobby_voice.track_open_counters(open_counters(store))
 
 
 async def startup(store: Store) -> None:
@@ -18,4 +121,13 @@ async def startup(store: Store) -> None:
 
 
 async def shutdown(store: Store) -> None:
-    del store
+    voice.shutdown_voice(store)
+
+
+__all__: list[Any] = ["router", "install", "startup", "shutdown"]
+
+
+def _script_json(value: dict[str, Any]) -> str:
+    """JSON safe inside <script>: no "</script>" or "<!--" can end the element."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -11,48 +12,66 @@ from server.events import Event
 
 class Subscription:
     """One subscriber's own bounded queue. When it overflows the subscriber is
-    not waited for: it is marked `overflowed` and must resync from a snapshot."""
+    not waited for: it is marked `overflowed`, its queue is dropped (so a stuck
+    client holds no memory) and it must resync from a snapshot.
+
+    `offer` and `next` run on the subscriber's event loop. `next` creates no task
+    per call: with thousands of subscribers one event must stay cheap to deliver.
+    """
 
     def __init__(self, branch: str, queue_size: int) -> None:
         self.branch = branch
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_size)
+        self.queue_size = queue_size
         self.overflowed = False
-        self._wake = asyncio.Event()
+        self.overflows = 0  # how many times it was told to resync
+        self._events: deque[Event] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._events)
 
     def offer(self, event: Event) -> None:
         """Called on the event loop; never blocks."""
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if len(self._events) >= self.queue_size:
             self.overflowed = True
-            self._wake.set()
+            self.overflows += 1
+            self._events.clear()
+        else:
+            self._events.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def next(self, timeout: float) -> Event | None:
         """The next event; None on timeout (time for a heartbeat) or overflow."""
         if self.overflowed:
             return None
-        getter = asyncio.ensure_future(self.queue.get())
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {getter, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            waker.cancel()
-            if not getter.done():
-                getter.cancel()
-        if getter in done:
-            return getter.result()
-        return None
+        if not self._events:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            # A bare timer, not asyncio.timeout(): with thousands of subscribers its
+            # cancellation bookkeeping was most of the cost of delivering one event.
+            timer = loop.call_later(timeout, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+            if self.overflowed or not self._events:
+                return None
+        return self._events.popleft()
 
     def reset(self) -> None:
         """After a resync: forget what was queued and accept events again."""
-        while not self.queue.empty():
-            self.queue.get_nowait()
+        self._events.clear()
         self.overflowed = False
-        self._wake.clear()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Hub(Protocol):

@@ -1,16 +1,121 @@
-"""Routes of this package; `install` plugs its parts into the store."""
+"""`/ws/branches/{b}`: a branch's live events for displays, kiosks and staff pages.
+
+Auth: the token comes from the `token` query parameter, else `Authorization: Bearer`,
+else the `lobbyq_session` / `lobbyq_device` cookie. A refused connection is ACCEPTED
+and then closed at once with code 1008 (policy violation) and the error code as the
+reason (`not_authenticated`, `invalid_token`, `token_expired`, `wrong_branch`); an
+unknown branch closes with 4404 `branch_not_found`. Accept-then-close, rather than a
+403 on the handshake, because a browser cannot read a handshake status: the TV page
+reads the close code and shows "not authorised" instead of retrying forever.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import contextlib
+import logging
+from weakref import WeakKeyDictionary
 
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketState
+
+from server.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_branch
+from server.auth import Principal
+from server.errors import LobbyQError, NotAuthenticated
+from server.realtime.stream import BranchStream, SendWatch, limits_for, parse_since
 from server.store import Store
 
+log = logging.getLogger("lobbyq.realtime")
 router = APIRouter()
+
+POLICY_VIOLATION = 1008
+NOT_FOUND = 4404
+
+
+def websocket_token(websocket: WebSocket) -> str | None:
+    token = websocket.query_params.get("token")
+    if token:
+        return token
+    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return websocket.cookies.get(SESSION_COOKIE) or websocket.cookies.get(DEVICE_COOKIE)
+
+
+def authorise(store: Store, branch: str, token: str | None) -> Principal:
+    """The principal allowed on this branch's stream; raises LobbyQError otherwise."""
+    if not token or len(token) > 4096:
+        raise NotAuthenticated("send a display, kiosk or staff token", code="not_authenticated")
+    principal = store.tokens.resolve(token)
+    check_branch(principal, branch)
+    return principal
+
+
+@router.websocket("/ws/branches/{branch}")
+async def branch_events(websocket: WebSocket, branch: str) -> None:
+    store: Store = websocket.app.state.store
+    await websocket.accept()
+    settings = store.config.branch(branch)
+    if settings is None:
+        await websocket.close(code=NOT_FOUND, reason="branch_not_found")
+        return
+    try:
+        authorise(store, branch, websocket_token(websocket))
+    except LobbyQError as refused:
+        await websocket.close(code=POLICY_VIOLATION, reason=refused.code)
+        return
+    stream = BranchStream(store, settings, websocket.send_text)
+    since = parse_since(websocket.query_params.get("since"))
+    await serve_until_closed(websocket, stream, send_watch(store), since)
+
+
+async def serve_until_closed(
+    websocket: WebSocket, stream: BranchStream, watch: SendWatch, since: int | None
+) -> None:
+    """Run the stream until it ends, the client goes, or the watch drops it as too
+    slow; reading is only to notice the client leaving (its messages are ignored), so
+    the hub subscription ends at once."""
+    writing = asyncio.ensure_future(stream.run(since))
+    reading = asyncio.ensure_future(_until_disconnect(websocket))
+    watch.watch(stream, writing)
+    try:
+        done, _ = await asyncio.wait({writing, reading}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.unwatch(stream)
+        for task in (writing, reading):
+            task.cancel()
+        for task in (writing, reading):
+            with contextlib.suppress(BaseException):
+                await task
+    if writing in done and writing.cancelled():
+        log.info("dropped a WebSocket client too slow to take its messages")
+    elif writing in done and writing.exception() is not None:
+        log.debug("WebSocket writer ended: %r", writing.exception())
+    if websocket.client_state == WebSocketState.CONNECTED and reading not in done:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await websocket.close(code=1011 if writing in done else 1000)
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+_watches: WeakKeyDictionary[Store, SendWatch] = WeakKeyDictionary()
+
+
+def send_watch(store: Store) -> SendWatch:
+    watch = _watches.get(store)
+    if watch is None:
+        watch = _watches[store] = SendWatch(limits_for(store))
+    return watch
 
 
 def install(store: Store) -> None:
-    del store
+    limits_for(store)
 
 
 async def startup(store: Store) -> None:
@@ -18,4 +123,6 @@ async def startup(store: Store) -> None:
 
 
 async def shutdown(store: Store) -> None:
-    del store
+    watch = _watches.get(store)
+    if watch is not None:
+        watch.stop()

@@ -66,19 +66,6 @@ class DisplayFeed:
         self._thread.join(timeout=5)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_wire_cache() -> None:
-    """server/realtime/stream.py encodes each event once into a module-level cache keyed
-    by (branch, seq, type): with one live server per test in this process, branch b1's
-    seq 5 of the previous test would be sent again. Clear it until the cache is keyed
-    per store (reported to the realtime module's owner)."""
-    from server.realtime import stream
-
-    cache = getattr(stream, "_wire_cache", None)
-    if cache is not None:
-        cache.clear()
-
-
 @pytest.fixture
 def display(server: LiveServer) -> Iterator[DisplayFeed]:
     feed = DisplayFeed(server)

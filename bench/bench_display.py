@@ -1,0 +1,521 @@
+"""Call -> display latency and memory per idle WebSocket, against the real server.
+
+Run: ``.venv/bin/python bench/bench_display.py [--sizes 40,5000] [--calls 30]``
+
+For each size N it starts, in a subprocess each (so their memory is their own):
+- LobbyQ: the real app under uvicorn on 127.0.0.1, as ``lobbyq serve`` runs it
+  (SQLite, in-process hub, real espeak-ng voice);
+- the floor: a bare ``websockets`` server that rebroadcasts a trigger to every client
+  with ``websockets.broadcast`` — the least any Python WebSocket fan-out can cost.
+Then N clients connect from this process (one event loop; fd limits raised with
+setrlimit). Each measured call:
+- LobbyQ: a teller's ``POST .../call-next`` through the HTTP API (then ``complete``,
+  unmeasured); latency = from just before the POST until a client has the
+  ``ticket.called`` message (so it includes the request, the commit, the hub and
+  the fan-out);
+- floor: the trigger frame sent on a control connection, until a client has the
+  broadcast copy of a ticket.called message of the same size.
+Latencies of all clients over all calls give p50/p99. Memory per idle connection:
+(server RSS with N idle clients - RSS before they connected) / N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CONNECT_BATCH = 250
+
+
+def raise_fd_limit() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+# --- the servers (subprocess side) -----------------------------------------------------
+
+
+def serve_lobbyq(config_json: str, port: int, ws: str) -> None:
+    import logging
+
+    import uvicorn
+
+    from server.app import create_app
+    from server.config import AppConfig
+
+    raise_fd_limit()
+    logging.basicConfig(level=logging.WARNING)
+    app = create_app(AppConfig.model_validate_json(config_json))
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_ping_interval=20,
+        ws=ws,
+        backlog=8192,
+    )
+
+
+def serve_floor(port: int) -> None:
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    raise_fd_limit()
+    clients: set[ServerConnection] = set()
+
+    async def handler(connection: ServerConnection) -> None:
+        clients.add(connection)
+        try:
+            async for message in connection:
+                broadcast([c for c in clients if c is not connection], message)
+        except Exception:
+            pass  # bench clients just drop their sockets at the end
+        finally:
+            clients.discard(connection)
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", port, backlog=8192, ping_interval=20):
+            await asyncio.Future()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+# --- the clients (this process) --------------------------------------------------------
+
+
+class LightClient(asyncio.Protocol):
+    """A WebSocket client on the websockets sans-I/O protocol and a bare asyncio
+    Protocol: with 5,000 of them in one process, the asyncio client's tasks and queues
+    would be what we measure. Frames are timestamped as their bytes arrive."""
+
+    def __init__(self, uri: str, on_text: Any) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        self.protocol = ClientProtocol(parse_uri(uri), max_size=None)
+        self.on_text = on_text
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.protocol.send_request(self.protocol.connect())
+        self.flush()
+
+    def flush(self) -> None:
+        assert self.transport is not None
+        for data in self.protocol.data_to_send():
+            if data:
+                self.transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        from websockets.frames import Frame, Opcode
+        from websockets.http11 import Response
+
+        now = time.perf_counter()
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if not self.opened.done():
+                    self.opened.set_result(None)
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                self.on_text(bytes(event.data), now)
+        self.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed"))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+@dataclass
+class Clients:
+    url: str
+    count: int
+    call_of: Any = None  # message bytes -> call id
+    received: dict[int, list[float]] = field(default_factory=dict)  # call id -> times
+    connections: list[LightClient] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    expected: int = -1
+
+    def on_text(self, data: bytes, now: float) -> None:
+        if b'"ticket.called"' not in data:
+            return
+        call = self.call_of(data)
+        times = self.received.setdefault(call, [])
+        times.append(now)
+        if call == self.expected and len(times) >= self.count:
+            self.arrived.set()
+
+    async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        host, port = self.url.split("//", 1)[1].split("/", 1)[0].split(":")
+
+        async def one() -> None:
+            client = LightClient(self.url, self.on_text)
+            await loop.create_connection(lambda: client, host, int(port))
+            await asyncio.wait_for(client.opened, 120)
+            self.connections.append(client)
+
+        for start in range(0, self.count, CONNECT_BATCH):
+            batch = min(CONNECT_BATCH, self.count - start)
+            await asyncio.gather(*(one() for _ in range(batch)))
+
+    async def close(self) -> None:
+        for client in self.connections:
+            client.close()
+        await asyncio.sleep(0.5)
+
+
+@dataclass
+class Result:
+    server: str
+    clients: int
+    latencies_ms: list[float]
+    missing: int
+    kib_per_conn: float
+    connect_s: float
+    request_ms: list[float] = field(default_factory=list)
+
+    def row(self) -> str:
+        values = sorted(self.latencies_ms)
+
+        def pct(p: float) -> float:
+            return values[min(len(values) - 1, int(p * len(values)))] if values else float("nan")
+
+        post = f"{statistics.median(self.request_ms):.1f}" if self.request_ms else "-"
+        return (
+            f"| {self.server:<28} | {self.clients:>6} | {pct(0.50):>8.1f} | {pct(0.99):>8.1f} | "
+            f"{(values[-1] if values else float('nan')):>8.1f} | {self.missing:>7} | "
+            f"{self.kib_per_conn:>9.1f} | {self.connect_s:>7.1f} | {post:>8} |"
+        )
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+async def settle_rss(pid: int, seconds: float = 2.0) -> int:
+    await asyncio.sleep(seconds)
+    return rss_kib(pid)
+
+
+async def measure(clients: Clients, calls: int, fire: Any, server_pid: int, label: str) -> Result:
+    """Connect, take memory, make `calls` calls with `fire(call_id)` -> t0."""
+    before = await settle_rss(server_pid, 1.0)
+    started = time.perf_counter()
+    await clients.connect()
+    connect_s = time.perf_counter() - started
+    after = await settle_rss(server_pid, 3.0)
+    latencies: list[float] = []
+    missing = 0
+    for call in range(calls):
+        clients.expected = call
+        clients.arrived.clear()
+        t0 = await fire(call)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(clients.arrived.wait(), 20)
+        times = clients.received.pop(call, [])
+        missing += clients.count - len(times)
+        latencies += [(t - t0) * 1000 for t in times]
+        await asyncio.sleep(0.15)
+    await clients.close()
+    kib = (after - before) / clients.count
+    return Result(label, clients.count, latencies, missing, kib, connect_s)
+
+
+# --- LobbyQ ----------------------------------------------------------------------------
+
+
+def lobbyq_config(folder: Path) -> Any:
+    from tests.support import make_config
+
+    return make_config(f"sqlite:///{folder / 'bench.db'}", folder / "data")
+
+
+async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
+    from tests.support import DISPLAY_TOKEN, KIOSK_TOKEN, PASSWORDS
+
+    with tempfile.TemporaryDirectory(prefix="lobbyq-bench-") as tmp:
+        config = lobbyq_config(Path(tmp))
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, __file__, "serve-lobbyq", str(port), ws],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,  # pyttsx3 prints a line per file
+            cwd=ROOT,
+        )
+        assert process.stdin is not None
+        process.stdin.write(config.model_dump_json().encode())
+        process.stdin.close()
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_http(base + "/api/v1/health")
+            api = httpx.Client(base_url=base + "/api/v1", timeout=30)
+            token = api.post(
+                "/auth/login", json={"username": "teller1", "password": PASSWORDS["teller1"]}
+            ).json()["access_token"]
+            teller = {"Authorization": f"Bearer {token}"}
+            kiosk = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
+            api.post("/branches/b1/counters/1/open", headers=teller).raise_for_status()
+            for _ in range(calls + 2):
+                api.post(
+                    "/branches/b1/tickets", json={"service": "A", "print": False}, headers=kiosk
+                ).raise_for_status()
+            # Warm up: the first call pays imports and the first synthesis.
+            api.post("/branches/b1/counters/1/call-next", headers=teller).raise_for_status()
+            api.post("/branches/b1/counters/1/complete", headers=teller).raise_for_status()
+            display = {"Authorization": f"Bearer {DISPLAY_TOKEN}"}
+            seq = api.get("/branches/b1/queue", headers=display).json()["seq"]
+            ws_base = base.replace("http://", "ws://")
+            # Small fleets take the snapshot like a TV; the big one resumes (since) to
+            # keep connecting quick: the steady state measured is the same.
+            since = f"&since={seq}" if size > 200 else ""
+            clients = Clients(f"{ws_base}/ws/branches/b1?token={DISPLAY_TOKEN}{since}", size)
+            ids: dict[str, int] = {}
+            request_ms: list[float] = []
+
+            def call_sync(call: int) -> float:
+                t0 = time.perf_counter()
+                response = api.post("/branches/b1/counters/1/call-next", headers=teller)
+                request_ms.append((time.perf_counter() - t0) * 1000)
+                response.raise_for_status()
+                ids[response.json()["ticket"]["number"]] = call
+                api.post("/branches/b1/counters/1/complete", headers=teller).raise_for_status()
+                return t0
+
+            async def fire(call: int) -> float:
+                return await asyncio.to_thread(call_sync, call)
+
+            # The call's number names it in the message; map it to the bench call id.
+            def call_of(data: bytes) -> int:
+                number = json.loads(data)["data"]["number"]
+                return ids.get(number, clients.expected)  # the POST may not have returned
+
+            clients.call_of = call_of
+            label = f"LobbyQ (uvicorn ws={ws})"
+            result = await measure(clients, calls, fire, process.pid, label)
+            result.request_ms = request_ms
+            return result
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+# --- the floor -------------------------------------------------------------------------
+
+
+async def bench_floor(size: int, calls: int, payload: str) -> Result:
+    from websockets.asyncio.client import connect
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, __file__, "serve-floor", str(port)], cwd=ROOT)
+    try:
+        wait_port(port)
+        control = await connect(f"ws://127.0.0.1:{port}", ping_interval=None)
+        clients = Clients(f"ws://127.0.0.1:{port}/", size)
+        clients.call_of = lambda data: json.loads(data)["data"]["bench_id"]
+
+        async def fire(call: int) -> float:
+            message = payload.replace("__ID__", str(call))
+            t0 = time.perf_counter()
+            await control.send(message)
+            return t0
+
+        result = await measure(clients, calls, fire, process.pid, "floor: bare websockets")
+        await control.close()
+        return result
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def floor_payload() -> str:
+    """A ticket.called message of LobbyQ's size, with a bench id in it."""
+    data = {
+        "id": 17,
+        "number": "A017",
+        "service": "A",
+        "priority": "normal",
+        "status": "called",
+        "counter": "1",
+        "teller": "teller1",
+        "issued_at": "2026-11-30T02:00:00+00:00",
+        "enqueued_at": "2026-11-30T02:00:00+00:00",
+        "called_at": "2026-11-30T02:10:00+00:00",
+        "counter_name": {"zh": "1号窗口", "en": "Counter 1"},
+        "announcement": {
+            "text": {"zh": "请A017号到1号窗口办理", "en": "Number A017, please go to counter 1"},
+            "speech": {"zh": "请 A 零 一 七 号到一号窗口办理", "en": "Number A, zero one seven"},
+            "audio": ["/audio/chime-0123456789abcdef.wav"] + ["/audio/" + "f" * 32 + ".wav"] * 2,
+            "repeat": 1,
+        },
+        "bench_id": "__ID__",
+    }
+    text = json.dumps({"type": "ticket.called", "seq": 1, "at": "x", "data": data})
+    return text.replace('"__ID__"', "__ID__")
+
+
+# --- LobbyQ's own share: the streams in-process, no sockets -----------------------------
+
+
+def bench_streams(size: int, calls: int) -> Result:
+    """Publish -> each BranchStream's send, with a no-op send: what the hub and the
+    per-client streams cost before uvicorn and the kernel."""
+    from datetime import UTC, datetime
+
+    from server.app import create_app
+    from server.events import Event
+    from server.realtime.stream import BranchStream
+
+    async def main(store: Any) -> Result:
+        await store.hub.start()
+        times: list[float] = []
+        done = asyncio.Event()
+
+        async def send(text: str) -> None:
+            times.append(time.perf_counter())
+            if len(times) >= size:
+                done.set()
+
+        streams = [BranchStream(store, store.branch("b1"), send) for _ in range(size)]
+        tasks = [asyncio.create_task(s.run(0)) for s in streams]
+        while store.hub.subscriber_count("b1") < size or any(s.last < 0 for s in streams):
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)
+        latencies: list[float] = []
+        for seq in range(1, calls + 1):
+            times.clear()
+            done.clear()
+            event = Event("b1", "ticket.called", seq, datetime.now(UTC), {"number": "A001"})
+            t0 = time.perf_counter()
+            store.hub.publish(event)
+            await asyncio.wait_for(done.wait(), 30)
+            latencies += [(t - t0) * 1000 for t in times]
+            await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return Result("LobbyQ streams, no sockets", size, latencies, 0, float("nan"), 0.0)
+
+    with tempfile.TemporaryDirectory(prefix="lobbyq-bench-") as tmp:
+        store = create_app(lobbyq_config(Path(tmp))).state.store
+        try:
+            import uvloop
+
+            return uvloop.run(main(store))
+        except ImportError:
+            return asyncio.run(main(store))
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+async def run(sizes: list[int], calls: int, ws_impls: list[str]) -> list[Result]:
+    results = []
+    for size in sizes:
+        n_calls = calls if size <= 200 else max(5, calls // 3)
+        results.append(await bench_floor(size, n_calls, floor_payload()))
+        for ws in ws_impls:
+            results.append(await bench_lobbyq(size, n_calls, ws))
+    return results
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "serve-lobbyq":
+        serve_lobbyq(sys.stdin.read(), int(sys.argv[2]), sys.argv[3])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "serve-floor":
+        serve_floor(int(sys.argv[2]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="40,5000")
+    parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--ws", default="auto", help="uvicorn ws implementations, comma-separated")
+    args = parser.parse_args()
+    limit = raise_fd_limit()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"fd limit {limit}; cpus {os.cpu_count()}; python {sys.version.split()[0]}")
+    try:
+        import uvloop
+
+        results = uvloop.run(run(sizes, args.calls, args.ws.split(",")))
+    except ImportError:
+        results = asyncio.run(run(sizes, args.calls, args.ws.split(",")))
+    for size in sizes:
+        results.append(bench_streams(size, 10))
+    print()
+    print(
+        "| server                       | client | p50 ms   | p99 ms   | max ms   | missing | "
+        "KiB/conn  | conn s  | POST ms  |"
+    )
+    print("|" + "|".join("-" * w for w in (30, 8, 10, 10, 10, 9, 11, 9, 10)) + "|")
+    for result in results:
+        print(result.row())
+    print()
+    print("targets: p99 <= 50 ms at 40 clients, <= 200 ms at 5,000; <= 64 KiB per idle connection")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The lobby voice wired into the server: one announcer per voice config, the
+`store.announce` function the call use-cases use, pre-synthesis when a ticket is issued,
+and the files behind `/audio/{name}`.
+
+A call never waits on synthesis: `announce` only names the files (the announcer queues
+what is missing for its one worker thread, calls first) and `/audio/{name}` waits a
+little for a file still in progress. At issue we make the sentences for the counters
+that are open and serve the ticket's service (at most `PREPARE_COUNTERS`), so when one
+of them calls it the audio is already on disk; a call from any other counter is made
+at call time, well inside the one-second chime the TV plays first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from lobby_display.announcer import Announcer, Pyttsx3Synth, VoiceSynth
+from server.config import BranchSettings, VoiceSettings
+from server.events import Event, EventType
+from server.queue.tickets import text_only_announcement
+from server.store import Store
+
+log = logging.getLogger("lobbyq.voice")
+
+PREPARE_COUNTERS = 6
+AUDIO_URL_PREFIX = "/audio"
+
+# Swapped by tests for a fast fake; the real one is pyttsx3 (espeak-ng on Linux).
+synth_factory: Callable[[], VoiceSynth] = Pyttsx3Synth
+
+
+def counter_name(branch: BranchSettings, number: str) -> dict[str, str]:
+    """The counter's name as the server stores it (see server/bootstrap.py)."""
+    settings = branch.counter(number)
+    if settings is not None and settings.name is not None:
+        return settings.name.model_dump()
+    return {"zh": f"{number}号窗口", "en": f"Counter {number}"}
+
+
+def _voice_key(voice: VoiceSettings) -> tuple[object, ...]:
+    return (tuple(voice.languages), tuple(sorted(voice.templates.items())), voice.repeat)
+
+
+class LobbyVoice:
+    """The announcers of all branches (one per distinct voice config)."""
+
+    def __init__(self, store: Store, synth: VoiceSynth | None) -> None:
+        self._store = store
+        self._announcers: dict[str, Announcer] = {}
+        self._open: dict[str, dict[str, dict[str, object]]] = {}
+        self._lock = threading.Lock()
+        cache_dir = Path(store.config.server.data_dir) / "audio"
+        shared: dict[tuple[object, ...], Announcer] = {}
+        for branch in store.config.branches:
+            key = _voice_key(branch.voice)
+            announcer = shared.get(key)
+            if announcer is None and synth is not None:
+                try:
+                    announcer = Announcer(
+                        languages=list(branch.voice.languages),
+                        templates=dict(branch.voice.templates),
+                        repeat=branch.voice.repeat,
+                        cache_dir=cache_dir,
+                        synth=synth,
+                        url_prefix=AUDIO_URL_PREFIX,
+                        counters=[c.number for c in branch.counters],
+                    )
+                except Exception:
+                    log.exception(
+                        "voice for branch %s unavailable: calls are text-only", branch.code
+                    )
+                    continue
+                shared[key] = announcer
+            if announcer is not None:
+                self._announcers[branch.code] = announcer
+
+    @property
+    def announcers(self) -> list[Announcer]:
+        return list({id(a): a for a in self._announcers.values()}.values())
+
+    def announcer(self, branch: str) -> Announcer | None:
+        return self._announcers.get(branch)
+
+    # -- the server's hooks -------------------------------------------------------------
+
+    def announce(
+        self, branch: BranchSettings, number: str, counter: str, name: dict[str, str]
+    ) -> dict[str, Any]:
+        announcer = self._announcers.get(branch.code)
+        if announcer is None:
+            return text_only_announcement(branch, number, counter, name)
+        return announcer.announcement(number, counter, name).to_dict()
+
+    def on_issue(
+        self, branch: BranchSettings, ticket: Any, out: Mapping[str, Any], *_: Any
+    ) -> None:
+        announcer = self._announcers.get(branch.code)
+        number = str(out.get("number") or getattr(ticket, "number", ""))
+        service = str(out.get("service") or getattr(ticket, "service", ""))
+        if announcer is None or not number:
+            return
+        announcer.prepare(number)  # the number's pieces (fragments strategy)
+        self._prepare_for_open_counters(announcer, branch, number, service)
+
+    def _prepare_for_open_counters(
+        self, announcer: Announcer, branch: BranchSettings, number: str, service: str
+    ) -> None:
+        with self._lock:
+            open_here = dict(self._open.get(branch.code, {}))
+        serving = [n for n, c in open_here.items() if service in _services(c)]
+        for counter in serving[:PREPARE_COUNTERS]:
+            announcer.prepare(number, counter, counter_name(branch, counter))
+
+    def on_event(self, event: Event) -> None:
+        if event.type == EventType.counter_updated:
+            number = str(event.data.get("number", ""))
+            with self._lock:
+                counters = self._open.setdefault(event.branch, {})
+                if event.data.get("state") == "open":
+                    counters[number] = {"services": list(event.data.get("services") or [])}
+                else:
+                    counters.pop(number, None)
+        elif event.type == EventType.ticket_transferred:
+            announcer = self._announcers.get(event.branch)
+            branch = self._store.config.branch(event.branch)
+            number = str(event.data.get("number", ""))
+            if announcer is None or branch is None or not number:
+                return
+            target = event.data.get("to_counter")
+            if target:  # sent to a chosen counter: that counter will call it
+                announcer.prepare(number, str(target), counter_name(branch, str(target)))
+            else:
+                service = str(event.data.get("to_service") or event.data.get("service") or "")
+                self._prepare_for_open_counters(announcer, branch, number, service)
+
+    def track_open_counters(self, known: dict[str, dict[str, dict[str, object]]]) -> None:
+        with self._lock:
+            self._open = {b: dict(c) for b, c in known.items()}
+
+    # -- /audio ---------------------------------------------------------------------------
+
+    def audio_file(self, name: str, wait_s: float) -> Path | None:
+        """The WAV behind `/audio/{name}`, waiting up to `wait_s` for one in progress."""
+        announcers = self.announcers
+        for announcer in announcers:
+            path = announcer.audio_path(name)
+            if path is not None:
+                return path
+        for announcer in announcers:
+            path = announcer.wait_for(name, wait_s)
+            if path is not None:
+                return path
+        return None
+
+    def close(self) -> None:
+        for announcer in self.announcers:
+            announcer.close()
+
+
+def _services(counter: Mapping[str, object]) -> list[str]:
+    services = counter.get("services")
+    return [str(s) for s in services] if isinstance(services, list) else []
+
+
+_voices: WeakKeyDictionary[Store, LobbyVoice] = WeakKeyDictionary()
+
+
+def install_voice(store: Store) -> LobbyVoice:
+    """Build the announcers and plug them into the store (once per store)."""
+    existing = _voices.get(store)
+    if existing is not None:
+        return existing
+    synth: VoiceSynth | None
+    try:
+        synth = synth_factory()
+    except Exception:
+        log.warning("voice synthesis unavailable (no pyttsx3/espeak-ng): calls are text-only")
+        synth = None
+    voice = LobbyVoice(store, synth)
+    _voices[store] = voice
+    if store.announce is text_only_announcement:  # an announce given to create_app wins
+        store.announce = voice.announce
+    store.issue_hooks.append(voice.on_issue)
+    store.listeners.append(voice.on_event)
+    return voice
+
+
+def voice_of(store: Store) -> LobbyVoice | None:
+    return _voices.get(store)
+
+
+def shutdown_voice(store: Store) -> None:
+    voice = _voices.get(store)
+    if voice is not None:
+        voice.close()

@@ -1,0 +1,262 @@
+"""One WebSocket subscriber of a branch's events: snapshot or replay first, then live
+events in seq order with no gap and no repeat, heartbeats in the silences, and a
+fresh snapshot whenever the subscriber fell too far behind.
+
+The order of the first steps matters: subscribe to the hub BEFORE reading the
+snapshot (or the replay), so an event committed in between is queued rather than
+lost; anything queued that the snapshot already covers (seq <= last sent) is
+dropped, and a hole in the live stream (seq > last + 1, e.g. events of another
+process arriving over Redis out of order) is filled from the event log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from server.config import BranchSettings
+from server.events import Event
+from server.models import Branch, TicketEvent
+from server.queue.snapshot import queue_snapshot
+from server.store import Store
+
+log = logging.getLogger("lobbyq.realtime")
+
+
+@dataclass
+class Limits:
+    """Per-server knobs (tests shorten the heartbeat)."""
+
+    heartbeat_s: float = 15.0  # a ping after this much silence
+    send_timeout_s: float = 10.0  # a client that takes longer to accept a message is dropped
+    max_replay: int = 1000  # `since` further behind than this gets a snapshot
+
+
+_limits: WeakKeyDictionary[Store, Limits] = WeakKeyDictionary()
+
+
+def limits_for(store: Store) -> Limits:
+    limits = _limits.get(store)
+    if limits is None:
+        limits = _limits[store] = Limits()
+    return limits
+
+
+# --- reading the log ------------------------------------------------------------------
+
+
+def _consistent(session: Session) -> None:
+    """A snapshot reads several tables; on Postgres take them all at one instant (SQLite
+    WAL read transactions are snapshots already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+
+
+def read_snapshot(store: Store, branch: BranchSettings) -> dict[str, Any]:
+    with store.read() as session:
+        _consistent(session)
+        return queue_snapshot(session, branch, store.now())
+
+
+def read_events(
+    store: Store, branch: str, *, after: int, upto: int | None, limit: int
+) -> list[Event] | None:
+    """The events with after < seq <= upto (upto None: the latest), in order, or None
+    when they are not all held or more than `limit` of them."""
+    if after < 0:
+        return None
+    with store.read() as session:
+        _consistent(session)
+        row = session.get(Branch, branch)
+        if row is None:
+            return None
+        last = row.event_seq if upto is None else min(upto, row.event_seq)
+        if upto is not None and upto > row.event_seq:
+            return None  # not committed here (yet): only a snapshot is safe
+        if after > last or last - after > limit:
+            return None
+        rows = session.exec(
+            select(TicketEvent)
+            .where(TicketEvent.branch == branch, col(TicketEvent.seq) > after)
+            .where(col(TicketEvent.seq) <= last)
+            .order_by(col(TicketEvent.seq))
+        ).all()
+        events = [Event.from_row(r) for r in rows]
+    expected = list(range(after + 1, last + 1))
+    if [e.seq for e in events] != expected:
+        return None
+    return events
+
+
+# --- the wire -------------------------------------------------------------------------
+
+_WIRE_CACHE_SIZE = 512
+# id(event) -> (event, its JSON). Keyed by the object, not by (branch, seq): another
+# database in the same process (tests, a reset) reuses seq numbers. Holding the event
+# keeps its id from being reused while it is cached.
+_wire_cache: OrderedDict[int, tuple[Event, str]] = OrderedDict()
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def event_text(event: Event) -> str:
+    """The JSON of an event, encoded once however many subscribers get it."""
+    cached = _wire_cache.get(id(event))
+    if cached is not None and cached[0] is event:
+        return cached[1]
+    text = dumps(event.wire())
+    _wire_cache[id(event)] = (event, text)
+    if len(_wire_cache) > _WIRE_CACHE_SIZE:
+        _wire_cache.popitem(last=False)
+    return text
+
+
+def parse_since(value: str | None) -> int | None:
+    """`since` as given; None for absent or invalid (both mean: send a snapshot)."""
+    if value is None or not value.strip().isdigit() or len(value.strip()) > 18:
+        return None
+    return int(value.strip())
+
+
+Send = Callable[[str], Awaitable[None]]
+
+
+class BranchStream:
+    """The messages of one subscriber; `send` writes one text frame."""
+
+    def __init__(self, store: Store, branch: BranchSettings, send: Send) -> None:
+        self.store = store
+        self.branch = branch
+        self.limits = limits_for(store)
+        self._send = send
+        self.last = -1  # seq of the last message sent
+        self.snapshots = 0
+        self.sending_since: float | None = None  # loop time a send began (see SendWatch)
+
+    async def run(self, since: int | None) -> None:
+        async with self.store.hub.subscribe(self.branch.code) as subscription:
+            await self._start(since)
+            while True:
+                if subscription.overflowed:
+                    # It fell behind by a whole queue: what it missed is old news.
+                    subscription.reset()
+                    await self._send_snapshot()
+                    continue
+                event = await subscription.next(self.limits.heartbeat_s)
+                if event is not None:
+                    await self._deliver(event)
+                elif not subscription.overflowed:
+                    await self._send_ping()
+
+    async def _start(self, since: int | None) -> None:
+        if since is not None:
+            missed = await run_in_threadpool(
+                read_events,
+                self.store,
+                self.branch.code,
+                after=since,
+                upto=None,
+                limit=self.limits.max_replay,
+            )
+            if missed is not None:
+                self.last = since
+                for event in missed:
+                    await self._send_event(event)
+                return
+        await self._send_snapshot()
+
+    async def _deliver(self, event: Event) -> None:
+        if event.seq <= self.last:
+            return
+        if event.seq > self.last + 1:
+            between = await run_in_threadpool(
+                read_events,
+                self.store,
+                self.branch.code,
+                after=self.last,
+                upto=event.seq - 1,
+                limit=self.limits.max_replay,
+            )
+            if between is None:
+                # Too far behind, or the log lacks rows: start again from the state.
+                await self._send_snapshot()
+                if event.seq != self.last + 1:
+                    return  # covered by the snapshot
+            else:
+                for missed in between:
+                    await self._send_event(missed)
+        await self._send_event(event)
+
+    async def _send_timed(self, text: str) -> None:
+        self.sending_since = asyncio.get_running_loop().time()
+        try:
+            await self._send(text)
+        finally:
+            self.sending_since = None
+
+    async def _send_event(self, event: Event) -> None:
+        if event.seq <= self.last:
+            return
+        await self._send_timed(event_text(event))
+        self.last = event.seq
+
+    async def _send_snapshot(self) -> None:
+        snapshot = await run_in_threadpool(read_snapshot, self.store, self.branch)
+        seq = int(snapshot["seq"])
+        await self._send_timed(dumps({"type": "snapshot", "seq": seq, "data": snapshot}))
+        self.last = seq
+        self.snapshots += 1
+
+    async def _send_ping(self) -> None:
+        await self._send_timed(
+            dumps({"type": "ping", "seq": self.last, "at": self.store.now().isoformat()})
+        )
+
+
+class SendWatch:
+    """Drops clients that take too long to accept a message. One sweep a second over
+    all streams, rather than a timeout around every send: at thousands of clients a
+    timer per message costs more than the message."""
+
+    def __init__(self, limits: Limits, interval_s: float = 1.0) -> None:
+        self.limits = limits
+        self.interval_s = interval_s
+        self.watched: dict[BranchStream, asyncio.Task[None]] = {}
+        self.dropped = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self, stream: BranchStream, writer: asyncio.Task[None]) -> None:
+        self.watched[stream] = writer
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._sweep())
+
+    def unwatch(self, stream: BranchStream) -> None:
+        self.watched.pop(stream, None)
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.watched:
+            await asyncio.sleep(self.interval_s)
+            now = loop.time()
+            for stream, writer in list(self.watched.items()):
+                since = stream.sending_since
+                if since is not None and now - since > self.limits.send_timeout_s:
+                    self.dropped += 1
+                    self.watched.pop(stream, None)
+                    writer.cancel()
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()

@@ -112,6 +112,9 @@ class NetworkPrinter(DriverBase):
             ) from exc
         # sendall() with a timeout bounds the whole job, not each chunk (Python >= 3.5).
         sock.settimeout(self.timeout_s)
+        # The status query after a job is a few bytes: without NODELAY, Nagle holds it
+        # behind the job's last ACK and back-to-back tickets wait (bench_kiosk).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
 
     def _query(self, sock: socket.socket, wait_s: float | None = None) -> PrinterState:

@@ -1,17 +1,35 @@
-"""Routes of this module (mounted at the root: API routes carry /api/v1 themselves);
-`install` plugs its parts into the store."""
+"""Routes of the customer module: appointments (manager API, CSV import, staff check-in),
+feedback on a served ticket, and the branch webhook (installed as a store listener)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import weakref
+from datetime import date
+from typing import Any
 
+from fastapi import APIRouter, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import select
+
+from server.api.deps import Manager, Staff, StoreDep, base_url, check_branch
+from server.api.views import ticket_out
+from server.customer import appointments as appointment_rules
+from server.customer.feedback import MAX_COMMENT, leave_feedback
+from server.customer.webhook import Webhooks
+from server.errors import InvalidInput, NotFound
+from server.models import Ticket
+from server.queue.calendar import business_day
 from server.store import Store
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", tags=["customer"])
+
+_webhooks: weakref.WeakKeyDictionary[Store, Webhooks] = weakref.WeakKeyDictionary()
 
 
 def install(store: Store) -> None:
-    del store
+    hooks = Webhooks(store)
+    _webhooks[store] = hooks
+    store.listeners.append(hooks.on_event)
 
 
 async def startup(store: Store) -> None:
@@ -19,4 +37,163 @@ async def startup(store: Store) -> None:
 
 
 async def shutdown(store: Store) -> None:
-    del store
+    hooks = _webhooks.pop(store, None)
+    if hooks is not None:
+        hooks.stop()
+
+
+class AppointmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    at: str = Field(min_length=10, max_length=40, description="ISO time; no offset: branch-local")
+    code: str = Field(default="", max_length=32, pattern=r"^[A-Za-z0-9]*$")
+    customer_ref: str = Field(default="", max_length=64)
+    customer_name: str = Field(default="", max_length=100)
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+
+
+# -- appointments ---------------------------------------------------------------------------
+
+
+@router.post("/branches/{branch}/appointments", status_code=status.HTTP_201_CREATED)
+def create_appointment(
+    branch: str, body: AppointmentIn, store: StoreDep, principal: Manager
+) -> dict[str, Any]:
+    del principal
+    settings = store.branch(branch)
+    with store.write() as session:
+        appointment = appointment_rules.book(
+            session=session,
+            branch=settings,
+            service=body.service,
+            at=appointment_rules.parse_when(body.at, settings),
+            code=body.code,
+            customer_ref=body.customer_ref,
+            customer_name=body.customer_name,
+            now=store.now(),
+        )
+        return appointment_rules.appointment_data(appointment, settings)
+
+
+@router.get("/branches/{branch}/appointments")
+def list_appointments(
+    branch: str,
+    store: StoreDep,
+    principal: Staff,
+    day: date | None = Query(default=None, description="branch-local day; default today"),
+) -> list[dict[str, Any]]:
+    check_branch(principal, branch)
+    settings = store.branch(branch)
+    with store.read() as session:
+        rows = appointment_rules.list_day(
+            session=session, branch=settings, day=day or business_day(settings, store.now())
+        )
+        return [appointment_rules.appointment_data(a, settings) for a in rows]
+
+
+@router.delete("/branches/{branch}/appointments/{code}")
+def cancel_appointment(
+    branch: str, code: str, store: StoreDep, principal: Manager
+) -> dict[str, Any]:
+    del principal
+    settings = store.branch(branch)
+    with store.write() as session:
+        appointment = appointment_rules.cancel(session=session, branch=settings, code=code[:32])
+        return appointment_rules.appointment_data(appointment, settings)
+
+
+@router.post(
+    "/branches/{branch}/appointments/import",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string"}}}
+                },
+            }
+        }
+    },
+)
+async def import_appointments(
+    branch: str, request: Request, store: StoreDep, principal: Manager
+) -> dict[str, Any]:
+    """CSV with a header row: service, at (or date, time), code?, customer_ref?,
+    customer_name?. Sent as text/csv or as the `file` field of a multipart form."""
+    del principal
+    settings = store.branch(branch)
+    text = await _csv_text(request)
+    with store.write() as session:
+        report = appointment_rules.import_csv(
+            session=session, branch=settings, text=text, now=store.now()
+        )
+    return report.data()
+
+
+async def _csv_text(request: Request) -> str:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("send the CSV as the form field 'file'", code="invalid_csv")
+        raw = await upload.read()
+    elif kind in ("text/csv", "text/plain", "application/csv"):
+        raw = await request.body()
+    else:
+        raise InvalidInput("send text/csv or multipart/form-data", code="unsupported_csv_type")
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in a Chinese office saves GB18030
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput("the CSV is neither UTF-8 nor GB18030", code="invalid_csv")
+
+
+@router.post("/branches/{branch}/appointments/{code}/check-in", status_code=status.HTTP_201_CREATED)
+def staff_check_in(
+    branch: str, code: str, request: Request, store: StoreDep, principal: Staff
+) -> dict[str, Any]:
+    settings = store.branch(branch)
+    with store.write() as session:
+        issued = appointment_rules.check_in(
+            session=session, branch=settings, code=code[:32], source=principal.name, now=store.now()
+        )
+    out = ticket_out(
+        issued.ticket, issued.place, settings, base_url(request, store), notice=issued.notice
+    )
+    for hook in store.issue_hooks:
+        extra = hook(settings, issued.ticket, out, False, principal)
+        if extra:
+            out.update(extra)
+    return out
+
+
+# -- feedback -------------------------------------------------------------------------------
+
+
+@router.post("/tickets/{token}/feedback")
+def post_feedback(token: str, body: FeedbackIn, store: StoreDep) -> dict[str, Any]:
+    """The customer's rating (1-5) and comment, after the service, once."""
+    with store.write() as session:
+        ticket = (
+            session.exec(select(Ticket).where(Ticket.token == token)).first()
+            if len(token) <= 64
+            else None
+        )
+        if ticket is None:
+            raise NotFound("no such ticket", code="ticket_not_found")
+        leave_feedback(
+            session=session,
+            branch=store.branch(ticket.branch),
+            ticket=ticket,
+            rating=body.rating,
+            comment=body.comment,
+            now=store.now(),
+        )
+        return {"number": ticket.number, "rating": ticket.rating, "comment": ticket.comment}

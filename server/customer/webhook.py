@@ -1,0 +1,161 @@
+"""A branch's webhook (for an SMS gateway): POSTed once when a ticket is N places from its call.
+
+Committed events are handed to one background thread; it reads the queue and POSTs with a
+short timeout, so neither a slow gateway nor the position query ever touches a request.
+A ticket that already had N or fewer people ahead when it was issued is not sent: its
+customer is standing at the kiosk. Sent tickets are remembered in memory (a restart may
+send one again; a missed SMS is worse than a second one).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from server.config import BranchSettings
+from server.events import Event
+from server.models import Ticket
+from server.queue.ordering import people_ahead
+from server.queue.tickets import as_waiting, rules_for, waiting_tickets
+from server.store import Store
+
+log = logging.getLogger(__name__)
+
+MOVING_EVENTS = {
+    "ticket.called",
+    "ticket.cancelled",
+    "ticket.no_show",
+    "ticket.transferred",
+    "ticket.completed",
+    "ticket.issued",
+}
+TIMEOUT_S = 3.0
+REMEMBERED = 50_000
+
+Post = Callable[[str, dict[str, Any]], None]
+
+
+def http_post(url: str, payload: dict[str, Any]) -> None:
+    response = httpx.post(url, json=payload, timeout=TIMEOUT_S)
+    response.raise_for_status()
+
+
+def approaching(
+    waiting: list[Ticket], branch: BranchSettings, now: datetime
+) -> list[tuple[Ticket, int]]:
+    """Waiting tickets with N or fewer people ahead, each with its count."""
+    rules = rules_for(branch)
+    everyone = [as_waiting(t) for t in waiting]
+    limit = branch.webhook_places_before
+    out = []
+    for ticket, view in zip(waiting, everyone, strict=True):
+        if ticket.people_ahead_at_issue is not None and ticket.people_ahead_at_issue <= limit:
+            continue
+        ahead = people_ahead(view, everyone, rules, now)
+        if ahead <= limit:
+            out.append((ticket, ahead))
+    return out
+
+
+class Webhooks:
+    def __init__(self, store: Store, post: Post = http_post) -> None:
+        self.store = store
+        self.post = post
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._sent: OrderedDict[int, None] = OrderedDict()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def on_event(self, event: Event) -> None:
+        """A store listener: called inside the request, so it only queues."""
+        if event.type not in MOVING_EVENTS:
+            return
+        branch = self.store.config.branch(event.branch)
+        if branch is None or not branch.webhook_url:
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="lobbyq-webhooks", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(event.branch)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            branches = {item}
+            while not self._queue.empty():  # a burst of events is one check per branch
+                more = self._queue.get_nowait()
+                if more is None:
+                    return
+                branches.add(more)
+            for code in branches:
+                try:
+                    self._check(code)
+                except Exception:
+                    log.exception("webhook check for branch %s", code)
+
+    def _check(self, code: str) -> None:
+        branch = self.store.config.branch(code)
+        if branch is None or not branch.webhook_url:
+            return
+        now = self.store.now()
+        with self.store.read() as session:
+            due = [
+                (t, ahead)
+                for t, ahead in approaching(waiting_tickets(session, branch, now), branch, now)
+                if t.id is not None and t.id not in self._sent
+            ]
+        for ticket, ahead in due:
+            assert ticket.id is not None
+            self._remember(ticket.id)
+            payload = payload_for(self.store, branch, ticket, ahead)
+            try:
+                self.post(branch.webhook_url, payload)
+            except Exception as exc:
+                log.warning("webhook %s for %s failed: %s", branch.webhook_url, ticket.number, exc)
+
+    def _remember(self, ticket_id: int) -> None:
+        self._sent[ticket_id] = None
+        while len(self._sent) > REMEMBERED:
+            self._sent.popitem(last=False)
+
+
+def payload_for(store: Store, branch: BranchSettings, ticket: Ticket, ahead: int) -> dict[str, Any]:
+    service = branch.service(ticket.service)
+    base = store.config.server.base_url.rstrip("/")
+    return {
+        "event": "ticket.approaching",
+        "branch": branch.code,
+        "branch_name": branch.name.model_dump(),
+        "number": ticket.number,
+        "service": ticket.service,
+        "service_name": service.name.model_dump() if service else None,
+        "people_ahead": ahead,
+        "places_before": branch.webhook_places_before,
+        "customer_ref": ticket.customer_ref,
+        "token": ticket.token,
+        "track_url": f"{base}/t/{ticket.token}" if base else None,
+        "text": {
+            "zh": f"您的{ticket.number}号前面还有{ahead}位，请回到{branch.name.zh}等候叫号。",
+            "en": f"Ticket {ticket.number}: {ahead} ahead of you at {branch.name.en}. "
+            "Please come back to the lobby.",
+        },
+    }

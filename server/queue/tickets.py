@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -297,12 +297,44 @@ class Place:
     estimated_wait_s: int | None
 
 
-def place_of(session: Session, branch: BranchSettings, ticket: Ticket, now: datetime) -> Place:
+def _ahead_of_new_ticket(session: Session, branch: BranchSettings, ticket: Ticket) -> int:
+    """Under `weighted`, a ticket issued this instant scores 0 and everyone already
+    waiting in its queue scores at least that and came earlier: all are ahead. A
+    COUNT says so without reading the queue."""
+    count = session.execute(
+        sa_select(func.count())
+        .select_from(Ticket)
+        .where(
+            col(Ticket.branch) == branch.code,
+            col(Ticket.status) == TicketStatus.waiting,
+            col(Ticket.business_day) == ticket.business_day,
+            col(Ticket.service) == ticket.service,
+            col(Ticket.target_counter).is_(None),
+            col(Ticket.id) != ticket.id,
+            # Ties at score 0 go by enqueued_at, then number (ordering.sort_key).
+            or_(
+                col(Ticket.enqueued_at) < ticket.enqueued_at,
+                and_(
+                    col(Ticket.enqueued_at) == ticket.enqueued_at,
+                    col(Ticket.number) < ticket.number,
+                ),
+            ),
+        )
+    ).scalar_one()
+    return int(count)
+
+
+def place_of(
+    session: Session, branch: BranchSettings, ticket: Ticket, now: datetime, *, new: bool = False
+) -> Place:
     if ticket.status != TicketStatus.waiting:
         return Place(None, None)
-    # people_ahead only counts the ticket's own queue, so only that service is read.
-    waiting = waiting_in_line(session, branch, now, service=ticket.service)
-    ahead = ordering.people_ahead(as_waiting(ticket), waiting, rules_for(branch), now)
+    if new and branch.ordering == "weighted" and ticket.target_counter is None:
+        ahead = _ahead_of_new_ticket(session, branch, ticket)
+    else:
+        # people_ahead only counts the ticket's own queue, so only that service is read.
+        waiting = waiting_in_line(session, branch, now, service=ticket.service)
+        ahead = ordering.people_ahead(as_waiting(ticket), waiting, rules_for(branch), now)
     service = branch.service(ticket.service)
     estimate = (
         estimate_wait_s(session, branch, service, ahead, ticket=as_waiting(ticket), now=now)
@@ -414,7 +446,7 @@ def issue_ticket(
     )
     session.add(ticket)
     session.flush()
-    place = place_of(session, branch, ticket, now)
+    place = place_of(session, branch, ticket, now, new=True)
     ticket.estimated_wait_s = place.estimated_wait_s
     ticket.people_ahead_at_issue = place.position
     if appointment is not None:

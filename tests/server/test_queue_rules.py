@@ -380,3 +380,20 @@ class TestPositionAndEstimate:
             )
         assert issued.place.position == 1
         assert issued.place.estimated_wait_s == 120
+
+
+class TestPositionAtIssue:
+    def test_the_count_at_issue_matches_the_ordering_rules(self, env: QueueEnv) -> None:
+        """The position given at issue (a COUNT) equals people_ahead (the rules)."""
+        for priority in ["normal", "vip", "normal", "accessibility", "vip", "normal"]:
+            with env.write() as session:
+                issued = tickets.issue_ticket(
+                    session=session,
+                    branch=env.branch,
+                    service="A",
+                    priority=priority,
+                    now=env.clock(),
+                )
+                by_rules = tickets.place_of(session, env.branch, issued.ticket, env.clock())
+            assert issued.place.position == by_rules.position
+            env.clock.advance(7)

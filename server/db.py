@@ -17,7 +17,34 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from server.errors import InvalidInput
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _has_nul(parameters: Any, depth: int = 0) -> bool:
+    if isinstance(parameters, str):
+        return "\x00" in parameters
+    if depth > 3:
+        return False
+    if isinstance(parameters, dict):
+        return any(_has_nul(v, depth + 1) for v in parameters.values())
+    if isinstance(parameters, list | tuple):
+        return any(_has_nul(v, depth + 1) for v in parameters)
+    return False
+
+
+def _refuse_nul(engine: Engine) -> None:
+    """PostgreSQL cannot store a NUL character in text and fails the query with a
+    driver error (a 5xx); refuse such input as invalid instead, on every database
+    alike (tests/scale/test_hostile.py)."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(
+        _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        if _has_nul(parameters):
+            raise InvalidInput("text may not contain NUL characters", code="nul_character")
 
 
 class Database:
@@ -31,6 +58,8 @@ class Database:
         else:
             self.engine = create_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=True)
             self._write_engine = self.engine
+        for engine in {self.engine, self._write_engine}:
+            _refuse_nul(engine)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

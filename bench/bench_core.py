@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,8 @@ PASSWORD = "bench-password-1"
 
 def write_config(folder: Path, database_url: str) -> Path:
     counters = "\n".join(
-        f'[[branches.counters]]\nnumber = "{n}"\nservices = ["A", "B"]\n' for n in range(1, COUNTERS + 1)
+        f'[[branches.counters]]\nnumber = "{n}"\nservices = ["A", "B"]\n'
+        for n in range(1, COUNTERS + 1)
     )
     users = "\n".join(
         f'[[users]]\nusername = "t{n}"\npassword = "{PASSWORD}"\nrole = "teller"\n'
@@ -40,7 +40,7 @@ def write_config(folder: Path, database_url: str) -> Path:
     text = f"""
 [server]
 database_url = "{database_url}"
-data_dir = "{folder / 'data'}"
+data_dir = "{folder / "data"}"
 secret_key = "bench-secret-key"
 login_attempts_per_minute = 1000
 
@@ -116,21 +116,27 @@ async def post(
     return response.status_code
 
 
-async def issue_closed_loop(api: str, clients: int, seconds: float) -> tuple[float, list[float], int]:
+async def issue_closed_loop(
+    api: str, clients: int, seconds: float
+) -> tuple[float, list[float], int]:
     """`clients` kiosks each issuing back to back for `seconds`."""
     latencies: list[float] = []
     errors = 0
     stop = time.perf_counter() + seconds
     headers = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=api, headers=headers, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=api, headers=headers, limits=limits, timeout=30
+    ) as client:
 
         async def kiosk(index: int) -> None:
             nonlocal errors
             service = "A" if index % 2 else "B"
             while time.perf_counter() < stop:
                 started = time.perf_counter()
-                status = await post(client, "/branches/b1/tickets", {"service": service, "print": False})
+                status = await post(
+                    client, "/branches/b1/tickets", {"service": service, "print": False}
+                )
                 latencies.append(time.perf_counter() - started)
                 if status != 201:
                     errors += 1
@@ -147,7 +153,9 @@ async def issue_open_loop(api: str, rate: float, seconds: float) -> tuple[list[f
     errors = 0
     headers = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
     limits = httpx.Limits(max_connections=400)
-    async with httpx.AsyncClient(base_url=api, headers=headers, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=api, headers=headers, limits=limits, timeout=30
+    ) as client:
 
         async def one() -> None:
             nonlocal errors
@@ -175,10 +183,14 @@ async def call_next_30(api: str, seconds: float) -> tuple[float, list[float], in
     async with httpx.AsyncClient(base_url=api, timeout=30) as client:
         tokens = []
         for n in range(1, COUNTERS + 1):
-            login = await client.post("/auth/login", json={"username": f"t{n}", "password": PASSWORD})
+            login = await client.post(
+                "/auth/login", json={"username": f"t{n}", "password": PASSWORD}
+            )
             token = login.json()["access_token"]
             tokens.append(token)
-            await client.post(f"/branches/b1/counters/{n}/open", headers={"Authorization": f"Bearer {token}"})
+            await client.post(
+                f"/branches/b1/counters/{n}/open", headers={"Authorization": f"Bearer {token}"}
+            )
 
         stop = time.perf_counter() + seconds
 
@@ -248,7 +260,9 @@ def main() -> None:
         for clients in (1, 16, 64):
             rate, latencies, errors = asyncio.run(issue_closed_loop(api, clients, args.seconds))
             best = max(best, rate)
-            lines.append(row(f"issue ticket, {clients} concurrent clients", rate, latencies, errors))
+            lines.append(
+                row(f"issue ticket, {clients} concurrent clients", rate, latencies, errors)
+            )
             print(lines[-1], flush=True)
         latencies, errors = asyncio.run(issue_open_loop(api, 100, args.seconds))
         lines.append(row("issue ticket at a steady 100/s", None, latencies, errors))

@@ -53,8 +53,11 @@ echo "== lint and types"
 .venv/bin/ruff check server kiosk lobby_display counter_client printers tests bench
 .venv/bin/mypy server kiosk lobby_display counter_client printers
 
+# Three workers: most tests wait on a server, a subprocess or Chromium, not the CPU.
+WORKERS=${LOBBYQ_TEST_WORKERS:-3}
+
 echo "== test suite on SQLite"
-run_pytest -q -p no:cacheprovider "$@"
+run_pytest -q -p no:cacheprovider -n "$WORKERS" "$@"
 
 echo "== test suite on PostgreSQL"
-LOBBYQ_TEST_POSTGRES="$PG_URL" run_pytest -q -p no:cacheprovider "$@"
+LOBBYQ_TEST_POSTGRES="$PG_URL" run_pytest -q -p no:cacheprovider -n "$WORKERS" "$@"

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from server.api.deps import SESSION_COOKIE, StoreDep
+from server.api.deps import StoreDep, staff_token_to_cookie
 from server.config import BranchSettings
-from server.errors import LobbyQError
 from server.store import Store
 
 HERE = Path(__file__).resolve().parent
@@ -91,22 +90,7 @@ def teller_page(branch: str, request: Request, store: StoreDep) -> Response:
         )
     token = request.query_params.get("token")
     if token:
-        # Keep a bearer token given on the URL in the session cookie, and take it
-        # out of the address bar (and of the browser's history).
-        response = RedirectResponse(f"/counter/{settings.code}", status_code=303)
-        try:
-            principal = store.tokens.resolve(token)
-        except LobbyQError:
-            return response
-        if principal.is_staff:
-            response.set_cookie(
-                SESSION_COOKIE,
-                token,
-                max_age=store.tokens.ttl_s,
-                httponly=True,
-                samesite="strict",
-            )
-        return response
+        return staff_token_to_cookie(store, token, f"/counter/{settings.code}")
     scheme, _, header_token = request.headers.get("authorization", "").partition(" ")
     boot = {
         "branch": page_settings(settings),

@@ -14,10 +14,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from server.api.deps import SESSION_COOKIE, Manager, StoreDep, bearer_token, check_branch
+from server.api.deps import (
+    Manager,
+    StoreDep,
+    bearer_token,
+    check_branch,
+    staff_token_to_cookie,
+)
 from server.auth import Principal
 from server.config import BranchSettings
 from server.dashboard.summary import dashboard_summary
@@ -113,17 +119,7 @@ def dashboard_page(branch: str, request: Request, store: StoreDep) -> Response:
         )
     token = request.query_params.get("token")
     if token:
-        # A bearer token on the URL goes into the session cookie and out of the address.
-        response = RedirectResponse(f"/dashboard/{settings.code}", status_code=303)
-        try:
-            given = store.tokens.resolve(token)
-        except LobbyQError:
-            return response
-        if given.is_staff:
-            response.set_cookie(
-                SESSION_COOKIE, token, max_age=store.tokens.ttl_s, httponly=True, samesite="strict"
-            )
-        return response
+        return staff_token_to_cookie(store, token, f"/dashboard/{settings.code}")
     principal = _who(request, store)
     context: dict[str, Any] = {"branch": settings, "boot": {"branch": page_settings(settings)}}
     headers = {"Cache-Control": "no-store"}

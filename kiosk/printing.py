@@ -52,6 +52,7 @@ def driver_mapping(settings: PrinterSettings) -> dict[str, Any]:
         "profile": settings.profile,
         "chinese_mode": settings.chinese_mode,
         "timeout_s": float(settings.timeout_s),
+        "status_check": settings.status_check,
     }
     if settings.vendor_id or settings.product_id:
         raw["vendor_id"] = settings.vendor_id

@@ -149,6 +149,8 @@ class PrinterSettings(Strict):
     profile: str = "TM-T88V"
     chinese_mode: Literal["gb18030", "raster"] = "gb18030"
     timeout_s: float = Field(default=3, gt=0)
+    # false for write-only printers that never answer a status query (printers/README.md)
+    status_check: bool = True
 
 
 class VoiceSettings(Strict):

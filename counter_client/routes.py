@@ -46,6 +46,7 @@ def page_settings(branch: BranchSettings) -> dict[str, Any]:
     return {
         "code": branch.code,
         "name": branch.name.model_dump(),
+        "timezone": branch.timezone,
         "ratings_enabled": branch.ratings_enabled,
         "services": [{"code": s.code, "name": s.name.model_dump()} for s in branch.services],
         "priorities": [

@@ -343,7 +343,8 @@
 
   function tick() {
     const now = new Date(serverNow());
-    $("clock").textContent = now.toLocaleTimeString("zh-CN", { hour12: false });
+    // The branch's own time, whatever the teller PC's timezone is set to.
+    $("clock").textContent = now.toLocaleTimeString("zh-CN", { hour12: false, timeZone: B.timezone });
     const s = S.summary;
     if (S.view !== "desk" || !s) return;
     const t = s.current;

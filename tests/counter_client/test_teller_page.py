@@ -5,6 +5,7 @@ lost connection never show a wrong state; a second teller gets a clear refusal."
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,8 @@ def test_a_tellers_whole_day(
             "items => items.map(i => i.dataset.number)"
         ) == [vip, a1, a3, b1]
         expect(page.locator("#t-number")).to_have_text("空闲")
+        # The server's clock is 02:01 UTC: the header shows the branch's time, Shanghai.
+        expect(page.locator("#clock")).to_have_text(re.compile(r"^10:0\d:\d\d$"))
         page.screenshot(path=str(screenshot_dir / "counter-idle-1920.png"))
 
         # F1 next: the VIP

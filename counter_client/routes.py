@@ -19,7 +19,6 @@ from fastapi.templating import Jinja2Templates
 
 from server.api.deps import StoreDep, staff_token_to_cookie
 from server.config import BranchSettings
-from server.store import Store
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -27,18 +26,6 @@ ASSETS = {"counter.js": "text/javascript", "counter.css": "text/css"}
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 router = APIRouter(include_in_schema=False)
-
-
-def install(store: Store) -> None:
-    del store
-
-
-async def startup(store: Store) -> None:
-    del store
-
-
-async def shutdown(store: Store) -> None:
-    del store
 
 
 def page_settings(branch: BranchSettings) -> dict[str, Any]:

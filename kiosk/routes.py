@@ -64,10 +64,6 @@ def install(store: Store) -> None:
     printing.install(store)
 
 
-async def startup(store: Store) -> None:
-    del store
-
-
 async def shutdown(store: Store) -> None:
     await anyio.to_thread.run_sync(printing.shutdown, store)
 

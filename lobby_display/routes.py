@@ -116,15 +116,11 @@ def install(store: Store) -> None:
     lobby_voice.track_open_counters(open_counters(store))
 
 
-async def startup(store: Store) -> None:
-    del store
-
-
 async def shutdown(store: Store) -> None:
     voice.shutdown_voice(store)
 
 
-__all__: list[Any] = ["router", "install", "startup", "shutdown"]
+__all__: list[Any] = ["router", "install", "shutdown"]
 
 
 def _script_json(value: dict[str, Any]) -> str:

@@ -181,19 +181,23 @@ def create_app(
         counter_routes,
         dashboard_routes,
     ]
+    # Each may define install(store), and async startup(store) / shutdown(store).
     for package in packages:
-        package.install(store)
+        if hasattr(package, "install"):
+            package.install(store)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await hub.start()
         for package in packages:
-            await package.startup(store)
+            if hasattr(package, "startup"):
+                await package.startup(store)
         try:
             yield
         finally:
             for package in reversed(packages):
-                await package.shutdown(store)
+                if hasattr(package, "shutdown"):
+                    await package.shutdown(store)
             await hub.stop()
             db.dispose()
 

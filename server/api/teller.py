@@ -20,21 +20,8 @@ from server.queue import ordering
 from server.queue.calendar import business_day
 from server.queue.counters import counter_data
 from server.queue.tickets import as_waiting, rules_for, waiting_tickets
-from server.store import Store
 
 router = APIRouter(prefix="/api/v1", tags=["teller"])
-
-
-def install(store: Store) -> None:
-    del store
-
-
-async def startup(store: Store) -> None:
-    del store
-
-
-async def shutdown(store: Store) -> None:
-    del store
 
 
 # --- use-cases (plain functions, no HTTP) ------------------------------------------------

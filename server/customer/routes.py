@@ -32,10 +32,6 @@ def install(store: Store) -> None:
     store.listeners.append(hooks.on_event)
 
 
-async def startup(store: Store) -> None:
-    del store
-
-
 async def shutdown(store: Store) -> None:
     hooks = _webhooks.pop(store, None)
     if hooks is not None:

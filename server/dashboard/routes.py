@@ -42,18 +42,6 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 
 
-def install(store: Store) -> None:
-    del store
-
-
-async def startup(store: Store) -> None:
-    del store
-
-
-async def shutdown(store: Store) -> None:
-    del store
-
-
 def page_settings(branch: BranchSettings) -> dict[str, Any]:
     return {
         "code": branch.code,

@@ -118,10 +118,6 @@ def install(store: Store) -> None:
     limits_for(store)
 
 
-async def startup(store: Store) -> None:
-    del store
-
-
 async def shutdown(store: Store) -> None:
     watch = _watches.get(store)
     if watch is not None:

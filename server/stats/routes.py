@@ -70,15 +70,3 @@ def stats_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{csv_filename(report)}"'},
     )
-
-
-def install(store: Store) -> None:
-    del store
-
-
-async def startup(store: Store) -> None:
-    del store
-
-
-async def shutdown(store: Store) -> None:
-    del store

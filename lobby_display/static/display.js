@@ -115,6 +115,15 @@
     footer.hidden = !(zh || en);
     text($("notice-zh"), zh);
     text($("notice-en"), en);
+    // A notice longer than the line scrolls (滚动字幕) instead of being cut off.
+    var line = $("notice-text");
+    line.classList.remove("scrolling");
+    var overflow = line.scrollWidth - line.parentNode.clientWidth;
+    if (!footer.hidden && overflow > 0) {
+      line.style.setProperty("--scroll-by", "-" + overflow + "px");
+      line.style.setProperty("--scroll-time", Math.max(8, overflow / 60) + "s");
+      line.classList.add("scrolling");
+    }
     if (changed) {
       footer.classList.remove("updated");
       void footer.offsetWidth;

@@ -121,6 +121,15 @@ def test_the_notice_updates_live(tv_server: LiveServer, page: Any) -> None:
     )
     assert page.inner_text("#notice-en") == "No foreign currency today"
     assert page.is_visible("#notice")
+    assert "scrolling" not in (page.get_attribute("#notice-text", "class") or "")
+    # A notice longer than the line scrolls instead of being cut off.
+    long_zh = "请保管好您的号票，过号请到服务台重新取号。" * 3
+    with tv_server.client("manager") as manager:
+        manager.put("/branches/b1/notice", json={"zh": long_zh, "en": "Keep your ticket."})
+    page.wait_for_function(
+        "document.getElementById('notice-text').classList.contains('scrolling')",
+        timeout=TIMEOUT_MS,
+    )
 
 
 def test_it_resumes_after_a_drop_without_missing_a_call(tv_server: LiveServer, page: Any) -> None:

@@ -48,28 +48,12 @@ class EscposDevicePrinter(DriverBase):
     def __repr__(self) -> str:
         return f"EscposDevicePrinter({self.name})"
 
-    def send(self, job: bytes) -> None:
-        with self._lock:
-            try:
-                state = self._print(job)
-            except PrinterError as exc:
-                self._drop_device()
-                self._job_done(exc.state, ok=False)
-                raise
-            self._job_done(state, ok=True)
+    def _probe(self) -> PrinterState:
+        device = self._device_open()
+        return self._query(device) if self.status_check else PrinterState(online=True)
 
-    def status(self) -> PrinterState:
-        with self._lock:
-            fresh = self._fresh_state()
-            if fresh is not None:
-                return fresh
-            try:
-                device = self._device_open()
-                state = self._query(device) if self.status_check else PrinterState(online=True)
-            except PrinterError as exc:
-                self._drop_device()
-                state = exc.state
-            return self._seen_now(state)
+    def _reset(self) -> None:
+        self._drop_device()  # reopened on the next job: a replugged cable comes back
 
     def close(self) -> None:
         with self._lock:

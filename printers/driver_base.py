@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from printers.status import PrinterState
+from printers.status import PrinterError, PrinterState
 
 __all__ = ["DriverBase", "utc_now"]
 
@@ -21,13 +21,46 @@ def utc_now() -> datetime:
 
 
 class DriverBase:
-    """Bookkeeping shared by the drivers: last job outcome and a briefly cached state."""
+    """What every driver does around its own I/O: one job or query at a time, the last
+    job's outcome, and a briefly cached state. A driver supplies `_print` (send one job,
+    return the state after it) and `_probe` (ask the state); both raise PrinterError."""
 
     def __init__(self, *, clock: Callable[[], datetime] = utc_now) -> None:
         self._clock = clock
         self._lock = threading.Lock()  # one job or query at a time: printers take one stream
         self._last_job: tuple[datetime, bool] | None = None
         self._seen: tuple[float, PrinterState] | None = None
+
+    def send(self, job: bytes) -> None:
+        with self._lock:
+            try:
+                state = self._print(job)
+            except PrinterError as exc:
+                self._reset()
+                self._job_done(exc.state, ok=False)
+                raise
+            self._job_done(state, ok=True)
+
+    def status(self) -> PrinterState:
+        with self._lock:
+            fresh = self._fresh_state()
+            if fresh is not None:
+                return fresh
+            try:
+                state = self._probe()
+            except PrinterError as exc:
+                self._reset()
+                state = exc.state
+            return self._seen_now(state)
+
+    def _print(self, job: bytes) -> PrinterState:
+        raise NotImplementedError
+
+    def _probe(self) -> PrinterState:
+        raise NotImplementedError
+
+    def _reset(self) -> None:
+        """After an error: forget whatever connection is held (nothing by default)."""
 
     def _job_done(self, state: PrinterState, ok: bool) -> PrinterState:
         self._last_job = (self._clock(), ok)

@@ -48,27 +48,10 @@ class NetworkPrinter(DriverBase):
     def __repr__(self) -> str:
         return f"NetworkPrinter({self.host}:{self.port})"
 
-    def send(self, job: bytes) -> None:
-        with self._lock:
-            try:
-                state = self._print(job)
-            except PrinterError as exc:
-                self._job_done(exc.state, ok=False)
-                raise
-            self._job_done(state, ok=True)
-
-    def status(self) -> PrinterState:
-        with self._lock:
-            fresh = self._fresh_state()
-            if fresh is not None:
-                return fresh
-            try:
-                with self._connect() as sock:
-                    # Without status queries, accepting the connection is all "online" can mean.
-                    state = self._query(sock) if self.status_check else PrinterState(online=True)
-            except PrinterError as exc:
-                state = exc.state
-            return self._seen_now(state)
+    def _probe(self) -> PrinterState:
+        with self._connect() as sock:
+            # Without status queries, accepting the connection is all "online" can mean.
+            return self._query(sock) if self.status_check else PrinterState(online=True)
 
     def close(self) -> None:
         pass  # nothing held between jobs

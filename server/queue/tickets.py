@@ -77,6 +77,26 @@ def as_waiting(ticket: Ticket) -> ordering.Waiting:
     )
 
 
+def _waiting_where(
+    branch: BranchSettings,
+    now: datetime,
+    service: str | None,
+    counter: tuple[str, Sequence[str]] | None,
+) -> list[Any]:
+    """Today's waiting tickets; only one service's, or only those a counter may call."""
+    where: list[Any] = [
+        col(Ticket.branch) == branch.code,
+        col(Ticket.status) == TicketStatus.waiting,
+        col(Ticket.business_day) == business_day(branch, now),
+    ]
+    if service is not None:
+        where.append(col(Ticket.service) == service)
+    if counter is not None:
+        number, services = counter
+        where.append(or_(col(Ticket.service).in_(services), col(Ticket.target_counter) == number))
+    return where
+
+
 def waiting_tickets(
     session: Session,
     branch: BranchSettings,
@@ -85,20 +105,8 @@ def waiting_tickets(
     service: str | None = None,
     counter: tuple[str, Sequence[str]] | None = None,
 ) -> list[Ticket]:
-    """Today's waiting tickets; only one service's, or only those a counter may call."""
-    query = select(Ticket).where(
-        Ticket.branch == branch.code,
-        Ticket.status == TicketStatus.waiting,
-        Ticket.business_day == business_day(branch, now),
-    )
-    if service is not None:
-        query = query.where(Ticket.service == service)
-    if counter is not None:
-        number, services = counter
-        query = query.where(
-            or_(col(Ticket.service).in_(services), col(Ticket.target_counter) == number)
-        )
-    return list(session.exec(query))
+    """Today's waiting tickets as rows (see _waiting_where for the filters)."""
+    return list(session.exec(select(Ticket).where(*_waiting_where(branch, now, service, counter))))
 
 
 def waiting_in_line(
@@ -120,18 +128,7 @@ def waiting_in_line(
         col(Ticket.enqueued_at),
         col(Ticket.priority_from),
         col(Ticket.target_counter),
-    ).where(
-        col(Ticket.branch) == branch.code,
-        col(Ticket.status) == TicketStatus.waiting,
-        col(Ticket.business_day) == business_day(branch, now),
-    )
-    if service is not None:
-        query = query.where(col(Ticket.service) == service)
-    if counter is not None:
-        number, services = counter
-        query = query.where(
-            or_(col(Ticket.service).in_(services), col(Ticket.target_counter) == number)
-        )
+    ).where(*_waiting_where(branch, now, service, counter))
     return [
         ordering.Waiting(
             id=id_,

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from server.config import BranchSettings
 from server.events import EventType
 from server.models import Counter, CounterState, TicketEvent, as_utc, utc
-from server.queue.tickets import waiting_tickets
+from server.queue.line import waiting_tickets
 
 if TYPE_CHECKING:
     from server.store import Store

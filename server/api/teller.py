@@ -19,7 +19,7 @@ from server.models import HELD, Branch, Counter, Ticket, TicketStatus, User, utc
 from server.queue import ordering
 from server.queue.calendar import business_day
 from server.queue.counters import counter_data
-from server.queue.tickets import as_waiting, rules_for, waiting_tickets
+from server.queue.line import as_waiting, rules_for, waiting_tickets
 
 router = APIRouter(prefix="/api/v1", tags=["teller"])
 

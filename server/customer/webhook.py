@@ -22,8 +22,8 @@ import httpx
 from server.config import BranchSettings
 from server.events import Event
 from server.models import Ticket
+from server.queue.line import as_waiting, rules_for, waiting_tickets
 from server.queue.ordering import people_ahead
-from server.queue.tickets import as_waiting, rules_for, waiting_tickets
 from server.store import Store
 
 log = logging.getLogger(__name__)

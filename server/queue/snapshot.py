@@ -13,7 +13,8 @@ from server.events import EventType
 from server.models import Branch, Counter, Service, TicketEvent, utc
 from server.queue import ordering
 from server.queue.counters import counter_data
-from server.queue.tickets import as_waiting, estimate_wait_s, rules_for, waiting_tickets
+from server.queue.estimate import estimate_wait_s
+from server.queue.line import as_waiting, rules_for, waiting_tickets
 
 RECENT_CALLS = 10
 

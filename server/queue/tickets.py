@@ -5,7 +5,6 @@ change; the caller commits, then publishes."""
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,12 @@ from server.models import (
 )
 from server.queue import ordering
 from server.queue.calendar import business_day, check_open_for_tickets
+from server.queue.estimate import estimate_wait_s
+from server.queue.line import (
+    as_waiting,
+    rules_for,
+    waiting_in_line,
+)
 
 # (branch, number, counter number, counter name {zh,en}) -> {"text": {...}, "audio": [...]}
 Announce = Callable[[BranchSettings, str, str, dict[str, str]], dict[str, Any]]
@@ -48,99 +53,6 @@ def text_only_announcement(
         for lang in voice.languages
     }
     return {"text": text, "audio": [], "repeat": voice.repeat}
-
-
-def rules_for(branch: BranchSettings) -> ordering.Rules:
-    priorities = branch.all_priorities()
-    # Strict rank: the configured classes in order, most urgent first, normal last.
-    listed = [p.code for p in priorities if p.code != "normal"]
-    return ordering.Rules(
-        mode=branch.ordering,
-        weights={p.code: p.weight for p in priorities},
-        ranks={code: rank for rank, code in enumerate([*listed, "normal"])},
-        target_wait_s={s.code: s.target_wait_min * 60 for s in branch.services},
-        max_consecutive_priority=branch.max_consecutive_priority,
-    )
-
-
-def as_waiting(ticket: Ticket) -> ordering.Waiting:
-    enqueued = utc(ticket.enqueued_at)
-    assert enqueued is not None and ticket.id is not None
-    return ordering.Waiting(
-        id=ticket.id,
-        number=ticket.number,
-        service=ticket.service,
-        priority=ticket.priority,
-        enqueued_at=enqueued,
-        priority_from=utc(ticket.priority_from),
-        target_counter=ticket.target_counter,
-    )
-
-
-def _waiting_where(
-    branch: BranchSettings,
-    now: datetime,
-    service: str | None,
-    counter: tuple[str, Sequence[str]] | None,
-) -> list[Any]:
-    """Today's waiting tickets; only one service's, or only those a counter may call."""
-    where: list[Any] = [
-        col(Ticket.branch) == branch.code,
-        col(Ticket.status) == TicketStatus.waiting,
-        col(Ticket.business_day) == business_day(branch, now),
-    ]
-    if service is not None:
-        where.append(col(Ticket.service) == service)
-    if counter is not None:
-        number, services = counter
-        where.append(or_(col(Ticket.service).in_(services), col(Ticket.target_counter) == number))
-    return where
-
-
-def waiting_tickets(
-    session: Session,
-    branch: BranchSettings,
-    now: datetime,
-    *,
-    service: str | None = None,
-    counter: tuple[str, Sequence[str]] | None = None,
-) -> list[Ticket]:
-    """Today's waiting tickets as rows (see _waiting_where for the filters)."""
-    return list(session.exec(select(Ticket).where(*_waiting_where(branch, now, service, counter))))
-
-
-def waiting_in_line(
-    session: Session,
-    branch: BranchSettings,
-    now: datetime,
-    *,
-    service: str | None = None,
-    counter: tuple[str, Sequence[str]] | None = None,
-) -> list[ordering.Waiting]:
-    """Like waiting_tickets, but only the columns the rules read: on the hot paths
-    (issue, call-next) building full ORM rows for a long queue cost more than the
-    rest of the request."""
-    query = sa_select(
-        col(Ticket.id),
-        col(Ticket.number),
-        col(Ticket.service),
-        col(Ticket.priority),
-        col(Ticket.enqueued_at),
-        col(Ticket.priority_from),
-        col(Ticket.target_counter),
-    ).where(*_waiting_where(branch, now, service, counter))
-    return [
-        ordering.Waiting(
-            id=id_,
-            number=num,
-            service=svc,
-            priority=prio,
-            enqueued_at=enq,
-            priority_from=prio_from,
-            target_counter=target,
-        )
-        for id_, num, svc, prio, enq, prio_from, target in session.execute(query).all()
-    ]
 
 
 def _priority(branch: BranchSettings, code: str) -> PrioritySettings:
@@ -181,111 +93,6 @@ def _next_seq(session: Session, branch: str, service: str, day: Any) -> int:
 
 
 # --- position and estimated wait -------------------------------------------------
-
-
-def recent_service_time_s(
-    session: Session, branch: BranchSettings, service: ServiceSettings
-) -> float:
-    """Rolling mean of call-to-finish time over the last completed tickets."""
-    rows = session.exec(
-        select(Ticket.called_at, Ticket.finished_at)
-        .where(
-            Ticket.branch == branch.code,
-            Ticket.service == service.code,
-            Ticket.status == TicketStatus.completed,
-        )
-        .order_by(col(Ticket.finished_at).desc())
-        .limit(branch.service_time_window)
-    ).all()
-    durations = [
-        (finished - called).total_seconds() for called, finished in rows if called and finished
-    ]
-    if not durations:
-        return service.service_time_min * 60
-    return sum(durations) / len(durations)
-
-
-def counters_serving(session: Session, branch: BranchSettings, service: str) -> int:
-    """Open counters that serve the service; before any opens, the configured ones."""
-    counters = list(session.exec(select(Counter).where(Counter.branch == branch.code)))
-    serving = [c for c in counters if service in c.services]
-    open_now = [c for c in serving if c.state == CounterState.open]
-    return len(open_now) or len(serving) or 1
-
-
-# The forward play below reorders the line at most this often (simulated seconds)
-# and this many times, and is skipped for longer lines, so that an estimate stays
-# cheap however long the queue (a branch never has that many waiting).
-REORDER_EVERY_S = 60.0
-MAX_REORDERS = 30
-MAX_PLAYED = 1000
-
-
-def estimate_wait_s(
-    session: Session,
-    branch: BranchSettings,
-    service: ServiceSettings,
-    ahead: int,
-    *,
-    ticket: ordering.Waiting | None = None,
-    now: datetime | None = None,
-) -> int:
-    """Without `now`: people ahead x recent service time / counters serving. With
-    `now`: the open counters are played forward, each taking the next ticket it may
-    call in the order of the rules at that moment and holding it for its service's
-    recent mean time, until one takes `ticket` (None: a new ticket of `service`).
-    Playing it forward counts what the plain division misses: counters shared with
-    other services, a counter busy with a customer, priority tickets overtaking."""
-    counters = list(session.exec(select(Counter).where(Counter.branch == branch.code)))
-    open_now = [c for c in counters if c.state == CounterState.open]
-    if now is None or not any(service.code in c.services for c in open_now):
-        per_customer = recent_service_time_s(session, branch, service)
-        return round(ahead * per_customer / counters_serving(session, branch, service.code))
-    rules = rules_for(branch)
-    line = [w for w in waiting_in_line(session, branch, now) if ticket is None or w.id != ticket.id]
-    if len(line) > MAX_PLAYED:
-        per_customer = recent_service_time_s(session, branch, service)
-        return round(ahead * per_customer / counters_serving(session, branch, service.code))
-    me = ticket or ordering.Waiting(
-        id=-1, number="", service=service.code, priority=ordering.NORMAL, enqueued_at=now
-    )
-    line.append(me)
-    means: dict[str, float] = {}
-
-    def mean(code: str) -> float:
-        if code not in means:
-            settings = branch.service(code)
-            means[code] = recent_service_time_s(session, branch, settings or service)
-        return means[code]
-
-    free_at: dict[str, float] = {}
-    for c in open_now:
-        held = session.get(Ticket, c.current_ticket_id) if c.current_ticket_id else None
-        called = utc(held.called_at) if held is not None and held.status in HELD else None
-        if held is not None and called is not None:
-            busy = (now - called).total_seconds()
-            free_at[c.number] = max(mean(held.service) - busy, mean(held.service) / 4)
-        else:
-            free_at[c.number] = 0.0
-    services = {c.number: list(c.services) for c in open_now}
-    ordered_at, reorders = -math.inf, 0
-    while free_at:
-        number = min(free_at, key=lambda n: (free_at[n], n))
-        if free_at[number] - ordered_at >= REORDER_EVERY_S and reorders < MAX_REORDERS:
-            # The order as it will be then: weighted scores grow while people wait.
-            ordered_at, reorders = free_at[number], reorders + 1
-            line = ordering.in_order(line, rules, now + timedelta(seconds=ordered_at))
-        index = next(
-            (i for i, w in enumerate(line) if ordering.callable_by(w, number, services[number])),
-            None,
-        )
-        if index is None:
-            del free_at[number]  # nothing left that this counter may call
-            continue
-        if line[index] is me:
-            return round(free_at[number])
-        free_at[number] += mean(line.pop(index).service)
-    return round(ahead * mean(service.code) / max(1, len(services)))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The estimated wait the simulator measures (server/queue/tickets.py estimate_wait_s):
+"""The estimated wait the simulator measures (server/queue/estimate.py estimate_wait_s):
 the open counters played forward, on situations worked out by hand."""
 
 from __future__ import annotations

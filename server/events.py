@@ -8,8 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import Session
 
 from server.models import Branch, TicketEvent, as_utc, utc
 
@@ -56,15 +56,25 @@ class Event:
         return cls(branch=row.branch, type=row.type, seq=row.seq, at=at, data=dict(row.data))
 
 
+_BRANCH = Branch.__table__  # type: ignore[attr-defined]
+_EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
+# Prebuilt Core statements: every change of every use-case runs these two.
+_NEXT_SEQ = (
+    update(_BRANCH)
+    .where(_BRANCH.c.code == bindparam("branch"))
+    .values(event_seq=_BRANCH.c.event_seq + 1)
+    .returning(_BRANCH.c.event_seq)
+)
+_INSERT_EVENT = insert(_EVENT)
+
+
 def next_seq(session: Session, branch: str) -> int:
     """Take the branch's next sequence number. The row lock this UPDATE holds until
     commit also makes commit order equal seq order on Postgres."""
-    result = session.execute(
-        update(Branch)
-        .where(col(Branch.code) == branch)
-        .values(event_seq=col(Branch.event_seq) + 1)
-        .returning(col(Branch.event_seq))
-    )
+    # Changes the use-case made to rows go to the database first, so that every
+    # transaction locks the rows it changes before the branch row (no deadlock).
+    session.flush()
+    result = session.connection().execute(_NEXT_SEQ, {"branch": branch})
     return int(result.scalar_one())
 
 
@@ -81,18 +91,21 @@ def record(
 ) -> Event:
     """Append one event row; it is published after the commit (see Store.write)."""
     seq = next_seq(session, branch)
-    row = TicketEvent(
-        branch=branch,
-        seq=seq,
-        type=str(type),
-        ticket_id=ticket_id,
-        counter=counter,
-        teller=teller,
-        at=as_utc(now),
-        data=data or {},
+    data = data or {}
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "branch": branch,
+            "seq": seq,
+            "type": str(type),
+            "ticket_id": ticket_id,
+            "counter": counter,
+            "teller": teller,
+            "at": as_utc(now),
+            "data": data,
+        },
     )
-    session.add(row)
-    event = Event(branch=branch, type=str(type), seq=seq, at=now, data=row.data)
+    event = Event(branch=branch, type=str(type), seq=seq, at=now, data=data)
     pending: list[Event] = session.info.setdefault("lobbyq_events", [])
     pending.append(event)
     return event

@@ -100,7 +100,10 @@ class DailySequence(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("branch", "service_seq_key", "business_day", "seq"),
-        Index("ix_ticket_waiting", "branch", "status", "business_day"),
+        # Today's line of one service, in order (migration 0002).
+        Index("ix_ticket_line", "branch", "status", "business_day", "service", "enqueued_at"),
+        # The latest completed tickets of a service (rolling mean service time).
+        Index("ix_ticket_finished", "branch", "service", "status", "finished_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(unique=True, index=True, max_length=64)

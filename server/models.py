@@ -100,8 +100,18 @@ class DailySequence(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("branch", "service_seq_key", "business_day", "seq"),
-        # Today's line of one service, in order (migration 0002).
-        Index("ix_ticket_line", "branch", "status", "business_day", "service", "enqueued_at"),
+        # Today's line of one service and class, in order (migration 0002).
+        Index(
+            "ix_ticket_line",
+            "branch",
+            "status",
+            "business_day",
+            "service",
+            "priority",
+            "enqueued_at",
+            "number",
+            "target_counter",
+        ),
         # The latest completed tickets of a service (rolling mean service time).
         Index("ix_ticket_finished", "branch", "service", "status", "finished_at"),
     )

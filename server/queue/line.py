@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -107,4 +107,81 @@ def waiting_in_line(
             target_counter=target,
         )
         for id_, num, svc, prio, enq, prio_from, target in session.execute(query).all()
+    ]
+
+
+# The first tickets of each group a counter may call are enough to choose from: within
+# one (service, class, not transferred) group every rule orders by enqueued_at then
+# number (the weighted score grows with the wait at the group's one weight, escalation
+# takes the oldest first, strict is FIFO). Appointments can rank as normal for a while
+# (priority_from), so their groups are read whole; so are tickets sent to the counter.
+HEADS_PER_GROUP = 10
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+_LINE_COLUMNS = [
+    _TICKET.c.id,
+    _TICKET.c.number,
+    _TICKET.c.service,
+    _TICKET.c.priority,
+    _TICKET.c.enqueued_at,
+    _TICKET.c.priority_from,
+    _TICKET.c.target_counter,
+]
+_heads: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _heads_statement(services: tuple[str, ...], priorities: tuple[str, ...]) -> Any:
+    statement = _heads.get((services, priorities))
+    if statement is not None:
+        return statement
+    today = [
+        _TICKET.c.branch == bindparam("branch"),
+        _TICKET.c.status == TicketStatus.waiting,
+        _TICKET.c.business_day == bindparam("day"),
+    ]
+    parts = []
+    for service in services:
+        for priority in priorities:
+            part = (
+                sa_select(*_LINE_COLUMNS)
+                .where(*today, _TICKET.c.service == service, _TICKET.c.priority == priority)
+                .where(_TICKET.c.target_counter.is_(None))
+                .order_by(_TICKET.c.enqueued_at, _TICKET.c.number)
+            )
+            if priority != "appointment":
+                part = part.limit(HEADS_PER_GROUP)
+            parts.append(sa_select(part.subquery()))
+    parts.append(
+        sa_select(*_LINE_COLUMNS).where(*today, _TICKET.c.target_counter == bindparam("counter"))
+    )
+    statement = _heads[(services, priorities)] = union_all(*parts)
+    return statement
+
+
+def heads_of_line(
+    session: Session,
+    branch: BranchSettings,
+    now: datetime,
+    *,
+    counter: str,
+    services: Sequence[str],
+) -> list[ordering.Waiting]:
+    """The waiting tickets a counter might call next: the first HEADS_PER_GROUP of
+    each group (see above). Call-next reads these instead of the whole line, so its
+    cost does not grow with the length of the queue."""
+    priorities = tuple(p.code for p in branch.all_priorities())
+    statement = _heads_statement(tuple(services), priorities)
+    params = {"branch": branch.code, "day": business_day(branch, now), "counter": counter}
+    return [
+        ordering.Waiting(
+            id=id_,
+            number=num,
+            service=svc,
+            priority=prio,
+            enqueued_at=enq,
+            priority_from=prio_from,
+            target_counter=target,
+        )
+        for id_, num, svc, prio, enq, prio_from, target in session.connection().execute(
+            statement, params
+        )
     ]

@@ -37,6 +37,7 @@ from server.queue.calendar import business_day, check_open_for_tickets
 from server.queue.estimate import estimate_wait_s
 from server.queue.line import (
     as_waiting,
+    heads_of_line,
     rules_for,
     waiting_in_line,
 )
@@ -477,7 +478,7 @@ def call_next(
 ) -> Ticket:
     row = teller_counter(session, branch, counter, username)
     _ensure_free_and_open(session, row)
-    waiting = waiting_in_line(session, branch, now, counter=(row.number, row.services))
+    waiting = heads_of_line(session, branch, now, counter=row.number, services=row.services)
     candidates = ordering.choose_next(
         waiting,
         counter=row.number,

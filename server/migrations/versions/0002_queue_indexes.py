@@ -4,9 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-30 05:00:00
 
-ix_ticket_line (branch, status, business_day, service, enqueued_at) replaces
-ix_ticket_waiting (its first three columns): issuing counts the people ahead of a new
-ticket over it without reading the rows. ix_ticket_finished serves the rolling mean
+ix_ticket_line (branch, status, business_day, service, priority, enqueued_at, number,
+target_counter) replaces ix_ticket_waiting (its first three columns): call-next reads
+the first tickets of each (service, class) group from it, and issuing counts the people
+ahead of a new ticket from the index alone. ix_ticket_finished serves the rolling mean
 service time (the latest completed tickets of a service).
 """
 
@@ -26,7 +27,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_ticket_line",
         "ticket",
-        ["branch", "status", "business_day", "service", "enqueued_at"],
+        [
+            "branch",
+            "status",
+            "business_day",
+            "service",
+            "priority",
+            "enqueued_at",
+            "number",
+            "target_counter",
+        ],
         unique=False,
     )
     op.drop_index("ix_ticket_waiting", table_name="ticket")

@@ -11,11 +11,13 @@ from sqlmodel import Session, select
 from server.api.deps import AnyPrincipal, Manager, StoreDep, base_url, check_branch
 from server.api.schemas import NoticeIn, PublicTicket, ServiceStateIn, TicketCreate, TicketOut
 from server.api.views import iso, ticket_out
+from server.auth import Principal
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.events import EventType, record
 from server.models import Appointment, Branch, Counter, Service, Ticket
 from server.queue.snapshot import queue_snapshot, services_overview
 from server.queue.tickets import cancel_by_customer, issue_ticket, place_of
+from server.store import Store
 
 router = APIRouter(tags=["tickets"])
 
@@ -52,8 +54,14 @@ def _vip_levels(settings: Any) -> set[str]:
 @router.post(
     "/branches/{branch}/tickets", status_code=status.HTTP_201_CREATED, response_model=TicketOut
 )
-def create_ticket(
+async def create_ticket(
     branch: str, body: TicketCreate, request: Request, store: StoreDep, principal: AnyPrincipal
+) -> JSONResponse:
+    return await store.run(_create_ticket, branch, body, request, store, principal)
+
+
+def _create_ticket(
+    branch: str, body: TicketCreate, request: Request, store: Store, principal: Principal
 ) -> JSONResponse:
     check_branch(principal, branch)
     if principal.kind == "display":

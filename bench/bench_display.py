@@ -1,29 +1,43 @@
 """Call -> display latency and memory per idle WebSocket, against the real server.
 
-Run: ``.venv/bin/python bench/bench_display.py [--sizes 40,5000] [--calls 30]``
+Run: ``.venv/bin/python bench/bench_display.py [--sizes 40,5000] [--calls 30] [--ws lobbyq]``
 
 For each size N it starts, in a subprocess each (so their memory is their own):
-- LobbyQ: the real app under uvicorn on 127.0.0.1, as ``lobbyq serve`` runs it
-  (SQLite, in-process hub, real espeak-ng voice);
-- the floor: a bare ``websockets`` server that rebroadcasts a trigger to every client
-  with ``websockets.broadcast`` — the least any Python WebSocket fan-out can cost.
+- LobbyQ: the real app under uvicorn on 127.0.0.1 (SQLite, in-process hub, real
+  espeak-ng voice); ``--ws lobbyq`` (the default) runs uvicorn as ``lobbyq serve`` does
+  (server/cli.py: the fan-out protocol of server/realtime/fanout.py, permessage-deflate
+  off); other entries name a stock uvicorn implementation (``auto``, ``websockets``,
+  ``websockets-sansio``, ``wsproto``), with ``+deflate`` for uvicorn's default
+  permessage-deflate, e.g. ``--ws lobbyq,websockets-sansio+deflate``;
+- the floor: a bare ``websockets`` server (no compression) that rebroadcasts a trigger
+  to every client with ``websockets.broadcast``.
 Then N clients connect from this process (one event loop; fd limits raised with
-setrlimit). Each measured call:
+setrlimit). They are minimal WebSocket clients (LightClient): a real handshake that
+offers permessage-deflate as Chromium (the TV) does, every frame read and inflated if
+compressed, pings answered, each message timestamped as its bytes arrive and parsed
+after the call; 5,000 full client stacks on the server's 2 cores would measure the
+clients. Each measured call:
 - LobbyQ: a teller's ``POST .../call-next`` through the HTTP API (then ``complete``,
   unmeasured); latency = from just before the POST until a client has the
   ``ticket.called`` message (so it includes the request, the commit, the hub and
   the fan-out);
 - floor: the trigger frame sent on a control connection, until a client has the
   broadcast copy of a ticket.called message of the same size.
-Latencies of all clients over all calls give p50/p99. Memory per idle connection:
-(server RSS with N idle clients - RSS before they connected) / N.
+Latencies of all clients over all calls give p50/p99; ``missing`` counts the messages
+some client never got. Memory per idle connection: (server RSS with N idle clients -
+RSS before they connected) / N. A second table splits LobbyQ's side, from the server's
+own trace of each delivery: POST sent -> hub delivery starts (request and commit), and
+the delivery itself (with ``lobbyq``, writing every frame; with plain ASGI, only waking
+the streams, whose sends come after).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import resource
@@ -33,9 +47,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -70,7 +85,21 @@ def rss_kib(pid: int) -> int:
 # --- the servers (subprocess side) -----------------------------------------------------
 
 
-def serve_lobbyq(config_json: str, port: int, ws: str) -> None:
+def ws_options(spec: str) -> dict[str, Any]:
+    """uvicorn's WebSocket arguments for a `--ws` entry: `lobbyq` is what `lobbyq serve`
+    runs (server/cli.py), else a uvicorn implementation (`auto`, `websockets`,
+    `websockets-sansio`, `wsproto`); a `+deflate` suffix turns on permessage-deflate
+    (uvicorn's default, taken by Chromium, which offers it), off otherwise."""
+    from server.realtime.fanout import FANOUT_WS
+
+    name, _, extra = spec.partition("+")
+    return {
+        "ws": FANOUT_WS if name == "lobbyq" else name,
+        "ws_per_message_deflate": extra == "deflate",
+    }
+
+
+def serve_lobbyq(config_json: str, port: int, ws: str, trace: str) -> None:
     import logging
 
     import uvicorn
@@ -81,14 +110,27 @@ def serve_lobbyq(config_json: str, port: int, ws: str) -> None:
     raise_fd_limit()
     logging.basicConfig(level=logging.WARNING)
     app = create_app(AppConfig.model_validate_json(config_json))
+    # Trace each ticket.called delivery (perf_counter is CLOCK_MONOTONIC: the same
+    # clock as the bench process), to split the latency into commit path and fan-out.
+    hub = app.state.store.hub
+    deliver = hub.deliver
+    trace_file = open(trace, "a", buffering=1)  # noqa: SIM115 (open for the process' life)
+
+    def traced(event: Any) -> None:
+        start = time.perf_counter()
+        deliver(event)
+        if event.type == "ticket.called":
+            trace_file.write(f"{event.data['number']} {start} {time.perf_counter()}\n")
+
+    hub.deliver = traced
     uvicorn.run(
         app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
         ws_ping_interval=20,
-        ws=ws,
         backlog=8192,
+        **ws_options(ws),
     )
 
 
@@ -109,7 +151,10 @@ def serve_floor(port: int) -> None:
             clients.discard(connection)
 
     async def main() -> None:
-        async with serve(handler, "127.0.0.1", port, backlog=8192, ping_interval=20):
+        # No compression: the least a fan-out can cost (the clients offer deflate).
+        async with serve(
+            handler, "127.0.0.1", port, backlog=8192, ping_interval=20, compression=None
+        ):
             await asyncio.Future()
 
     try:
@@ -123,46 +168,151 @@ def serve_floor(port: int) -> None:
 # --- the clients (this process) --------------------------------------------------------
 
 
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+# What Chromium (the TV) offers on every WebSocket: the server decides whether to compress.
+CHROMIUM_EXTENSIONS = "permessage-deflate; client_max_window_bits"
+
+
 class LightClient(asyncio.Protocol):
-    """A WebSocket client on the websockets sans-I/O protocol and a bare asyncio
-    Protocol: with 5,000 of them in one process, the asyncio client's tasks and queues
-    would be what we measure. Frames are timestamped as their bytes arrive."""
+    """A minimal WebSocket client on a bare asyncio Protocol. With 5,000 of them in
+    one process on the server's 2 cores, a full client library's parsing is what we
+    would measure (real TVs are separate machines), so this one does the least an
+    honest client must: a real handshake (checks the 101 and Sec-WebSocket-Accept,
+    offers permessage-deflate like Chromium and inflates if the server takes it),
+    reads every frame (length, fragments, ping -> masked pong), and hands each text
+    message on with the time its bytes arrived; JSON is parsed later, off the clock."""
 
     def __init__(self, uri: str, on_text: Any) -> None:
-        from websockets.client import ClientProtocol
-        from websockets.uri import parse_uri
-
-        self.protocol = ClientProtocol(parse_uri(uri), max_size=None)
+        host_port, _, path = uri.split("//", 1)[1].partition("/")
+        self.request_path = "/" + path
+        self.host = host_port
+        self.key = base64.b64encode(os.urandom(16))
         self.on_text = on_text
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.inflate: Any = None  # zlib decompressobj when permessage-deflate is on
+        self.reset_inflate = False  # server_no_context_takeover
+        self.fragments: list[bytes] = []
+        self.fragment_compressed = False
+        self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.protocol.send_request(self.protocol.connect())
-        self.flush()
-
-    def flush(self) -> None:
-        assert self.transport is not None
-        for data in self.protocol.data_to_send():
-            if data:
-                self.transport.write(data)
+        self.transport = transport = cast(
+            asyncio.Transport, transport
+        )  # uvloop's is not a subclass
+        request = (
+            f"GET {self.request_path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {self.key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Extensions: {CHROMIUM_EXTENSIONS}\r\n\r\n"
+        )
+        transport.write(request.encode())
 
     def data_received(self, data: bytes) -> None:
-        from websockets.frames import Frame, Opcode
-        from websockets.http11 import Response
-
         now = time.perf_counter()
-        self.protocol.receive_data(data)
-        for event in self.protocol.events_received():
-            if isinstance(event, Response):
-                if not self.opened.done():
-                    self.opened.set_result(None)
-            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                self.on_text(bytes(event.data), now)
-        self.flush()
+        self.buffer += data
+        if not self.opened.done():
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end]).decode("latin-1")
+            del self.buffer[: end + 4]
+            try:
+                self.handshake(head)
+            except ConnectionError as refused:
+                self.opened.set_exception(refused)
+                self.close()
+                return
+            self.opened.set_result(None)
+        self.read_frames(now)
+
+    def handshake(self, head: str) -> None:
+        status, *lines = head.split("\r\n")
+        if status.split(" ")[1:2] != ["101"]:
+            raise ConnectionError(f"handshake refused: {status}")
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        expected = base64.b64encode(hashlib.sha1(self.key + WS_GUID).digest()).decode()
+        if headers.get("sec-websocket-accept") != expected:
+            raise ConnectionError("bad Sec-WebSocket-Accept")
+        extension = headers.get("sec-websocket-extensions", "")
+        if extension:
+            params = [p.strip() for p in extension.split(";")]
+            if params[0] != "permessage-deflate":
+                raise ConnectionError(f"unexpected extension {extension}")
+            bits = 15
+            for param in params[1:]:
+                name, _, value = param.partition("=")
+                if name.strip() == "server_max_window_bits" and value:
+                    bits = int(value.strip('"'))
+                if name.strip() == "server_no_context_takeover":
+                    self.reset_inflate = True
+            self.inflate_bits = bits
+            self.inflate = zlib.decompressobj(wbits=-bits)
+
+    def read_frames(self, now: float) -> None:
+        buffer = self.buffer
+        at = 0
+        while len(buffer) - at >= 2:
+            head1, head2 = buffer[at], buffer[at + 1]
+            if head2 & 0x80:
+                raise ConnectionError("masked frame from the server")
+            length = head2 & 0x7F
+            start = at + 2
+            if length == 126:
+                if len(buffer) - at < 4:
+                    break
+                length = int.from_bytes(buffer[start : start + 2], "big")
+                start += 2
+            elif length == 127:
+                if len(buffer) - at < 10:
+                    break
+                length = int.from_bytes(buffer[start : start + 8], "big")
+                start += 8
+            if len(buffer) < start + length:
+                break
+            payload = bytes(buffer[start : start + length])
+            at = start + length
+            self.frame(head1, payload, now)
+        if at:
+            del buffer[:at]
+
+    def frame(self, head1: int, payload: bytes, now: float) -> None:
+        fin, rsv1, opcode = head1 & 0x80, head1 & 0x40, head1 & 0x0F
+        if opcode == 0x9:  # ping: answer with a masked pong
+            mask = os.urandom(4)
+            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            assert self.transport is not None
+            self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+            return
+        if opcode == 0x8:
+            self.closed = True
+            return
+        if opcode in (0x1, 0x2):
+            self.fragments = [payload]
+            self.fragment_compressed = bool(rsv1)
+        elif opcode == 0x0:
+            self.fragments.append(payload)
+        else:
+            return  # pong
+        if not fin:
+            return
+        message = b"".join(self.fragments)
+        self.fragments = []
+        if self.fragment_compressed:
+            if self.inflate is None:
+                raise ConnectionError("compressed frame without permessage-deflate")
+            message = self.inflate.decompress(message + b"\x00\x00\xff\xff")
+            if self.reset_inflate:
+                self.inflate = zlib.decompressobj(wbits=-self.inflate_bits)
+        if opcode == 0x1:
+            self.on_text(message, now)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
         if not self.opened.done():
             self.opened.set_exception(exc or ConnectionError("closed"))
 
@@ -175,20 +325,25 @@ class LightClient(asyncio.Protocol):
 class Clients:
     url: str
     count: int
-    call_of: Any = None  # message bytes -> call id
+    call_of: Any = None  # message bytes -> call id (parsed after the call, off the clock)
     received: dict[int, list[float]] = field(default_factory=dict)  # call id -> times
     connections: list[LightClient] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     expected: int = -1
+    pending: list[tuple[bytes, float]] = field(default_factory=list)
 
     def on_text(self, data: bytes, now: float) -> None:
         if b'"ticket.called"' not in data:
             return
-        call = self.call_of(data)
-        times = self.received.setdefault(call, [])
-        times.append(now)
-        if call == self.expected and len(times) >= self.count:
+        self.pending.append((data, now))
+        if len(self.pending) >= self.count:
             self.arrived.set()
+
+    def collect(self) -> None:
+        """Sort the messages received so far by call (JSON parsed here)."""
+        pending, self.pending = self.pending, []
+        for data, now in pending:
+            self.received.setdefault(self.call_of(data), []).append(now)
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
@@ -219,6 +374,17 @@ class Result:
     kib_per_conn: float
     connect_s: float
     request_ms: list[float] = field(default_factory=list)
+    to_hub_ms: list[float] = field(default_factory=list)  # POST sent -> hub delivery starts
+    fanout_ms: list[float] = field(default_factory=list)  # the hub delivery to all streams
+
+    def server_row(self) -> str:
+        def med_max(values: list[float]) -> str:
+            return f"{statistics.median(values):.1f} / {max(values):.1f}" if values else "-"
+
+        return (
+            f"| {self.server:<28} | {self.clients:>6} | {med_max(self.to_hub_ms):>15} | "
+            f"{med_max(self.fanout_ms):>15} |"
+        )
 
     def row(self) -> str:
         values = sorted(self.latencies_ms)
@@ -272,10 +438,12 @@ async def measure(clients: Clients, calls: int, fire: Any, server_pid: int, labe
     missing = 0
     for call in range(calls):
         clients.expected = call
+        clients.collect()
         clients.arrived.clear()
         t0 = await fire(call)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(clients.arrived.wait(), 20)
+        clients.collect()
         times = clients.received.pop(call, [])
         missing += clients.count - len(times)
         latencies += [(t - t0) * 1000 for t in times]
@@ -300,8 +468,9 @@ async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
     with tempfile.TemporaryDirectory(prefix="lobbyq-bench-") as tmp:
         config = lobbyq_config(Path(tmp))
         port = free_port()
+        trace = Path(tmp) / "deliveries.txt"
         process = subprocess.Popen(
-            [sys.executable, __file__, "serve-lobbyq", str(port), ws],
+            [sys.executable, __file__, "serve-lobbyq", str(port), ws, str(trace)],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,  # pyttsx3 prints a line per file
             cwd=ROOT,
@@ -334,6 +503,7 @@ async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
             since = f"&since={seq}" if size > 200 else ""
             clients = Clients(f"{ws_base}/ws/branches/b1?token={DISPLAY_TOKEN}{since}", size)
             ids: dict[str, int] = {}
+            fired: dict[str, float] = {}
             request_ms: list[float] = []
 
             def call_sync(call: int) -> float:
@@ -341,7 +511,9 @@ async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
                 response = api.post("/branches/b1/counters/1/call-next", headers=teller)
                 request_ms.append((time.perf_counter() - t0) * 1000)
                 response.raise_for_status()
-                ids[response.json()["ticket"]["number"]] = call
+                number = response.json()["ticket"]["number"]
+                ids[number] = call
+                fired[number] = t0
                 api.post("/branches/b1/counters/1/complete", headers=teller).raise_for_status()
                 return t0
 
@@ -354,9 +526,14 @@ async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
                 return ids.get(number, clients.expected)  # the POST may not have returned
 
             clients.call_of = call_of
-            label = f"LobbyQ (uvicorn ws={ws})"
+            label = f"LobbyQ ws={ws}"
             result = await measure(clients, calls, fire, process.pid, label)
             result.request_ms = request_ms
+            for line in trace.read_text().splitlines():
+                number, start, end = line.split()
+                if number in fired:
+                    result.to_hub_ms.append((float(start) - fired[number]) * 1000)
+                    result.fanout_ms.append((float(end) - float(start)) * 1000)
             return result
         finally:
             process.terminate()
@@ -435,11 +612,16 @@ def bench_streams(size: int, calls: int) -> Result:
         done = asyncio.Event()
 
         async def send(text: str) -> None:
+            write(b"")
+
+        def write(frame: bytes) -> bool:
             times.append(time.perf_counter())
             if len(times) >= size:
                 done.set()
+            return True
 
-        streams = [BranchStream(store, store.branch("b1"), send) for _ in range(size)]
+        branch = store.branch("b1")
+        streams = [BranchStream(store, branch, send, write) for _ in range(size)]
         tasks = [asyncio.create_task(s.run(0)) for s in streams]
         while store.hub.subscriber_count("b1") < size or any(s.last < 0 for s in streams):
             await asyncio.sleep(0.1)
@@ -484,7 +666,7 @@ async def run(sizes: list[int], calls: int, ws_impls: list[str]) -> list[Result]
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "serve-lobbyq":
-        serve_lobbyq(sys.stdin.read(), int(sys.argv[2]), sys.argv[3])
+        serve_lobbyq(sys.stdin.read(), int(sys.argv[2]), sys.argv[3], sys.argv[4])
         return
     if len(sys.argv) > 1 and sys.argv[1] == "serve-floor":
         serve_floor(int(sys.argv[2]))
@@ -492,7 +674,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="40,5000")
     parser.add_argument("--calls", type=int, default=30)
-    parser.add_argument("--ws", default="auto", help="uvicorn ws implementations, comma-separated")
+    parser.add_argument(
+        "--ws",
+        default="lobbyq",
+        help="comma-separated: lobbyq (as `lobbyq serve`), or a uvicorn ws implementation "
+        "(auto, websockets, websockets-sansio, wsproto); +deflate: permessage-deflate on",
+    )
     args = parser.parse_args()
     limit = raise_fd_limit()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -513,6 +700,13 @@ def main() -> None:
     print("|" + "|".join("-" * w for w in (30, 8, 10, 10, 10, 9, 11, 9, 10)) + "|")
     for result in results:
         print(result.row())
+    print()
+    print("LobbyQ server side, ms median / max: POST sent -> hub delivery starts; the delivery")
+    print("| server                       | client | to hub          | fan-out         |")
+    print("|" + "|".join("-" * w for w in (30, 8, 17, 17)) + "|")
+    for result in results:
+        if result.fanout_ms:
+            print(result.server_row())
     print()
     print("targets: p99 <= 50 ms at 40 clients, <= 200 ms at 5,000; <= 64 KiB per idle connection")
 

@@ -67,13 +67,16 @@ def serve(
         typer.echo(f"  sign in with the users and passwords in {passwords}")
     else:
         typer.echo("  sign in with the [[users]] of the config, or add one: lobbyq create-user")
-    # websockets-sansio: a faster fan-out to displays than the default (bench_display).
+    # ws: uvicorn's websockets-sansio plus ready-made frames for the fan-out to displays;
+    # no permessage-deflate: small JSON on a LAN, and it cost CPU and zlib memory per
+    # screen (server/realtime/fanout.py, bench/bench_display.py).
     uvicorn.run(
         application,
         host=host,
         port=port,
         log_level="warning",
-        ws="websockets-sansio",
+        ws="server.realtime.fanout:FanoutWebSocketProtocol",
+        ws_per_message_deflate=False,
         ws_ping_interval=20,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -17,6 +18,12 @@ class Subscription:
 
     `offer` and `next` run on the subscriber's event loop. `next` creates no task
     per call: with thousands of subscribers one event must stay cheap to deliver.
+
+    `direct`, when the subscriber sets it, is tried first for an event offered while
+    the subscriber is idle (waiting in `next` with nothing queued): it takes the event
+    synchronously and returns True, or returns False and the event is queued as usual.
+    This spares a task wake-up per subscriber per event, the bulk of a fan-out's cost;
+    order is kept because it is only tried when nothing is queued or being handled.
     """
 
     def __init__(self, branch: str, queue_size: int) -> None:
@@ -26,6 +33,7 @@ class Subscription:
         self.overflows = 0  # how many times it was told to resync
         self._events: deque[Event] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self.direct: Callable[[Event], bool] | None = None
 
     def __len__(self) -> int:
         return len(self._events)
@@ -34,13 +42,21 @@ class Subscription:
         """Called on the event loop; never blocks."""
         if self.overflowed:
             return
+        waiter = self._waiter
+        if (
+            self.direct is not None
+            and waiter is not None
+            and not waiter.done()
+            and not self._events
+            and self.direct(event)
+        ):
+            return
         if len(self._events) >= self.queue_size:
             self.overflowed = True
             self.overflows += 1
             self._events.clear()
         else:
             self._events.append(event)
-        waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 

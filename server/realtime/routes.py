@@ -22,6 +22,7 @@ from starlette.websockets import WebSocketState
 from server.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_branch
 from server.auth import Principal
 from server.errors import LobbyQError, NotAuthenticated
+from server.realtime.fanout import frame_writer
 from server.realtime.stream import BranchStream, SendWatch, limits_for, parse_since
 from server.store import Store
 
@@ -64,7 +65,7 @@ async def branch_events(websocket: WebSocket, branch: str) -> None:
     except LobbyQError as refused:
         await websocket.close(code=POLICY_VIOLATION, reason=refused.code)
         return
-    stream = BranchStream(store, settings, websocket.send_text)
+    stream = BranchStream(store, settings, websocket.send_text, frame_writer(websocket.scope))
     since = parse_since(websocket.query_params.get("since"))
     await serve_until_closed(websocket, stream, send_watch(store), since)
 

@@ -28,6 +28,7 @@ from server.config import BranchSettings
 from server.events import Event
 from server.models import Branch, TicketEvent
 from server.queue.snapshot import queue_snapshot
+from server.realtime.fanout import WriteFrame, text_frame
 from server.store import Store
 
 log = logging.getLogger("lobbyq.realtime")
@@ -105,6 +106,7 @@ _WIRE_CACHE_SIZE = 512
 # database in the same process (tests, a reset) reuses seq numbers. Holding the event
 # keeps its id from being reused while it is cached.
 _wire_cache: OrderedDict[int, tuple[Event, str]] = OrderedDict()
+_frame_cache: OrderedDict[int, tuple[Event, bytes]] = OrderedDict()
 
 
 def dumps(message: dict[str, Any]) -> str:
@@ -123,6 +125,18 @@ def event_text(event: Event) -> str:
     return text
 
 
+def event_frame(event: Event) -> bytes:
+    """The event as one ready-made server text frame (see fanout.py), built once."""
+    cached = _frame_cache.get(id(event))
+    if cached is not None and cached[0] is event:
+        return cached[1]
+    frame = text_frame(event_text(event).encode())
+    _frame_cache[id(event)] = (event, frame)
+    if len(_frame_cache) > _WIRE_CACHE_SIZE:
+        _frame_cache.popitem(last=False)
+    return frame
+
+
 def parse_since(value: str | None) -> int | None:
     """`since` as given; None for absent or invalid (both mean: send a snapshot)."""
     if value is None or not value.strip().isdigit() or len(value.strip()) > 18:
@@ -134,31 +148,77 @@ Send = Callable[[str], Awaitable[None]]
 
 
 class BranchStream:
-    """The messages of one subscriber; `send` writes one text frame."""
+    """The messages of one subscriber; `send` writes one text frame (ASGI).
 
-    def __init__(self, store: Store, branch: BranchSettings, send: Send) -> None:
+    `write_frame`, when the server offers it (fanout.py), writes a ready-made frame
+    synchronously: live events then go out from the hub's delivery itself, with no
+    task wake-up, as long as the subscriber is idle and the event is the next in seq
+    order. Anything else (a gap to fill, a paused or closing connection, a subscriber
+    busy sending) takes the queue and the task, as without it.
+    """
+
+    _loop: asyncio.AbstractEventLoop
+
+    def __init__(
+        self,
+        store: Store,
+        branch: BranchSettings,
+        send: Send,
+        write_frame: WriteFrame | None = None,
+    ) -> None:
         self.store = store
         self.branch = branch
         self.limits = limits_for(store)
         self._send = send
+        self._write_frame = write_frame
         self.last = -1  # seq of the last message sent
         self.snapshots = 0
+        self.direct_sent = 0  # events written by write_frame
         self.sending_since: float | None = None  # loop time a send began (see SendWatch)
+        self.sent_at = 0.0  # loop time the last message went out
 
     async def run(self, since: int | None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.sent_at = self._loop.time()
         async with self.store.hub.subscribe(self.branch.code) as subscription:
             await self._start(since)
+            if self._write_frame is not None:
+                subscription.direct = self._direct
+            heartbeat = self.limits.heartbeat_s
             while True:
                 if subscription.overflowed:
                     # It fell behind by a whole queue: what it missed is old news.
                     subscription.reset()
                     await self._send_snapshot()
                     continue
-                event = await subscription.next(self.limits.heartbeat_s)
-                if event is not None:
-                    await self._deliver(event)
-                elif not subscription.overflowed:
-                    await self._send_ping()
+                # Heartbeats fill silences: events written directly count as traffic.
+                quiet = self._loop.time() - self.sent_at
+                if quiet < heartbeat or len(subscription):
+                    event = await subscription.next(max(heartbeat - quiet, 0.0))
+                    if event is not None:
+                        await self._deliver(event)
+                        continue
+                    if subscription.overflowed or self._loop.time() - self.sent_at < heartbeat:
+                        continue
+                await self._send_ping()
+
+    def _direct(self, event: Event) -> bool:
+        """Called by the hub while this subscriber is idle: write the next event now,
+        or return False to have it queued (the task then handles it)."""
+        if event.seq != self.last + 1 or event.branch != self.branch.code:
+            return False
+        assert self._write_frame is not None
+        try:
+            written = self._write_frame(event_frame(event))
+        except Exception:  # never let one connection break the hub's delivery to others
+            log.debug("direct write failed", exc_info=True)
+            return False
+        if not written:
+            return False
+        self.last = event.seq
+        self.sent_at = self._loop.time()
+        self.direct_sent += 1
+        return True
 
     async def _start(self, since: int | None) -> None:
         if since is not None:
@@ -200,11 +260,12 @@ class BranchStream:
         await self._send_event(event)
 
     async def _send_timed(self, text: str) -> None:
-        self.sending_since = asyncio.get_running_loop().time()
+        self.sending_since = self._loop.time()
         try:
             await self._send(text)
         finally:
             self.sending_since = None
+            self.sent_at = self._loop.time()
 
     async def _send_event(self, event: Event) -> None:
         if event.seq <= self.last:

@@ -189,3 +189,56 @@ def test_backend_by_url() -> None:
     assert isinstance(create_hub("memory://"), MemoryHub)
     with pytest.raises(ValueError):
         create_hub("kafka://x")
+
+
+class TestDirect:
+    """Subscription.direct: events offered while the subscriber is idle go to it at
+    once; anything else is queued, and order holds across the two."""
+
+    def test_idle_subscriber_takes_events_directly_and_a_refusal_is_queued(self) -> None:
+        async def scenario() -> tuple[list[int], list[int], list[int]]:
+            hub = MemoryHub()
+            await hub.start()
+            taken: list[int] = []
+            refuse = {3}
+            async with hub.subscribe("b1") as subscription:
+
+                def direct(got: Event) -> bool:
+                    if got.seq in refuse:
+                        return False
+                    taken.append(got.seq)
+                    return True
+
+                subscription.direct = direct
+                # Not idle yet (nobody waits in next()): queued.
+                hub.publish(event(1))
+                queued = await drain(subscription)
+                # Idle in next(): 2 is taken; 3 is refused, so it and 4 are queued
+                # (4 must not overtake 3) and next() returns them in order.
+                waiting = asyncio.ensure_future(subscription.next(5))
+                await asyncio.sleep(0)
+                for seq in (2, 3, 4):
+                    hub.publish(event(seq))
+                after = [] if (first := await waiting) is None else [first.seq]
+                after += await drain(subscription)
+                return queued, taken, after
+
+        queued, taken, after = run(scenario())
+        assert queued == [1]
+        assert taken == [2]
+        assert after == [3, 4]
+
+    def test_overflow_still_happens_when_direct_refuses(self) -> None:
+        async def scenario() -> tuple[bool, int]:
+            hub = MemoryHub(queue_size=2)
+            await hub.start()
+            async with hub.subscribe("b1") as subscription:
+                subscription.direct = lambda got: False
+                waiting = asyncio.ensure_future(subscription.next(5))
+                await asyncio.sleep(0)
+                for seq in range(1, 5):
+                    hub.publish(event(seq))
+                await waiting
+                return subscription.overflowed, subscription.overflows
+
+        assert run(scenario()) == (True, 1)

@@ -9,6 +9,8 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import pytest
+
 from server.app import create_app
 from server.config import AppConfig
 from server.events import EventType, record
@@ -48,11 +50,25 @@ class Recorder:
         self.gate = asyncio.Event()
         self.gate.set()
         self.changed = asyncio.Event()
+        self.direct = 0
 
     async def send(self, text: str) -> None:
         await self.gate.wait()
         self.messages.append(json.loads(text))
         self.changed.set()
+
+    def write(self, frame: bytes) -> bool:
+        """A ready-made frame written directly (fanout.py); refused while the gate is
+        shut, as a paused transport refuses it."""
+        if not self.gate.is_set():
+            return False
+        length = frame[1] & 0x7F
+        start = {126: 4, 127: 10}.get(length, 2)
+        assert frame[0] == 0x81 and not frame[1] & 0x80
+        self.messages.append(json.loads(frame[start:]))
+        self.direct += 1
+        self.changed.set()
+        return True
 
     async def until(self, count: int) -> None:
         while len(self.messages) < count:
@@ -60,13 +76,20 @@ class Recorder:
             await asyncio.wait_for(self.changed.wait(), 10)
 
 
-def test_a_hole_in_the_live_stream_is_filled_from_the_event_log(config: AppConfig) -> None:
+DIRECT = pytest.mark.parametrize("direct", [False, True], ids=["asgi", "direct"])
+
+
+@DIRECT
+def test_a_hole_in_the_live_stream_is_filled_from_the_event_log(
+    config: AppConfig, direct: bool
+) -> None:
     store = make_store(config)
 
     async def scenario() -> list[dict[str, Any]]:
         await store.hub.start()
         recorder = Recorder()
-        stream = BranchStream(store, store.branch("b1"), recorder.send)
+        write = recorder.write if direct else None
+        stream = BranchStream(store, store.branch("b1"), recorder.send, write)
         task = asyncio.create_task(stream.run(None))
         await recorder.until(1)  # the snapshot
         publish = store.hub.publish
@@ -76,24 +99,32 @@ def test_a_hole_in_the_live_stream_is_filled_from_the_event_log(config: AppConfi
         store.hub.publish = publish  # type: ignore[method-assign]
         write_notice(store, "three")
         await recorder.until(4)
+        write_notice(store, "four")  # no hole: directly when it can
+        await recorder.until(5)
+        assert recorder.direct == (1 if direct else 0)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         return recorder.messages
 
     messages = run(scenario())
-    assert [m["type"] for m in messages] == ["snapshot"] + ["notice.updated"] * 3
-    assert [m["seq"] for m in messages] == [0, 1, 2, 3]
-    assert [m["data"]["zh"] for m in messages[1:]] == ["one", "two", "three"]
+    assert [m["type"] for m in messages] == ["snapshot"] + ["notice.updated"] * 4
+    assert [m["seq"] for m in messages] == [0, 1, 2, 3, 4]
+    assert [m["data"]["zh"] for m in messages[1:]] == ["one", "two", "three", "four"]
 
 
-def test_an_overflowed_subscriber_gets_a_fresh_snapshot_and_goes_on(config: AppConfig) -> None:
+@DIRECT
+def test_an_overflowed_subscriber_gets_a_fresh_snapshot_and_goes_on(
+    config: AppConfig, direct: bool
+) -> None:
     store = make_store(config, queue_size=2)
 
     async def scenario() -> tuple[list[dict[str, Any]], int]:
         await store.hub.start()
         stuck, healthy = Recorder(), Recorder()
-        slow = BranchStream(store, store.branch("b1"), stuck.send)
-        fast = BranchStream(store, store.branch("b1"), healthy.send)
+        slow = BranchStream(store, store.branch("b1"), stuck.send, stuck.write if direct else None)
+        fast = BranchStream(
+            store, store.branch("b1"), healthy.send, healthy.write if direct else None
+        )
         tasks = [asyncio.create_task(slow.run(None)), asyncio.create_task(fast.run(None))]
         await stuck.until(1)
         await healthy.until(1)
@@ -202,3 +233,40 @@ def test_a_client_stuck_in_a_send_is_dropped_and_others_are_not(config: AppConfi
 
     dropped_stuck, healthy_done, dropped = run(scenario())
     assert dropped_stuck and not healthy_done and dropped == 1
+
+
+def test_a_direct_write_that_fails_falls_back_and_spares_the_others(config: AppConfig) -> None:
+    store = make_store(config)
+
+    async def scenario() -> tuple[list[int], list[int], int, int]:
+        await store.hub.start()
+        broken, healthy = Recorder(), Recorder()
+
+        def explode(frame: bytes) -> bool:
+            raise ConnectionResetError("gone")
+
+        streams = [
+            BranchStream(store, store.branch("b1"), broken.send, explode),
+            BranchStream(store, store.branch("b1"), healthy.send, healthy.write),
+        ]
+        tasks = [asyncio.create_task(s.run(None)) for s in streams]
+        await broken.until(1)
+        await healthy.until(1)
+        await asyncio.sleep(0.05)  # both idle in next()
+        write_notice(store, "one")
+        write_notice(store, "two")
+        await broken.until(3)
+        await healthy.until(3)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return (
+            [m["seq"] for m in broken.messages],
+            [m["seq"] for m in healthy.messages],
+            broken.direct,
+            healthy.direct,
+        )
+
+    broken, healthy, broken_direct, healthy_direct = run(scenario())
+    assert broken == healthy == [0, 1, 2]
+    assert broken_direct == 0 and healthy_direct == 2

@@ -21,15 +21,19 @@ def health(store: StoreDep, response: Response) -> dict[str, Any]:
             session.execute(text("SELECT 1"))
     except Exception as exc:  # the health page reports any failure, it does not raise
         database = f"error: {type(exc).__name__}"
+    hub = store.hub.health()
     report: dict[str, Any] = {
-        "status": "ok" if database == "ok" else "degraded",
+        "status": "ok" if database == "ok" and hub["ok"] else "degraded",
         "database": database,
-        "hub": type(store.hub).__name__,
+        "hub": hub,
         "websocket_clients": store.hub.subscriber_count(),
     }
     for name, probe in store.health_probes.items():
         report[name] = probe()
-    if report["status"] != "ok":
+    # 503 only when this process cannot serve: without its database. Without Redis it
+    # still issues and calls correctly (its own screens stay live), so a load balancer
+    # must keep sending it work: "degraded" with 200.
+    if database != "ok":
         response.status_code = 503
     return report
 

@@ -6,7 +6,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from server.events import Event
 
@@ -101,3 +101,6 @@ class Hub(Protocol):
     def subscribe(self, branch: str) -> AbstractAsyncContextManager[Subscription]: ...
 
     def subscriber_count(self, branch: str | None = None) -> int: ...
+
+    def health(self) -> dict[str, Any]:
+        """For /health: the backend, and whether it can reach what it needs."""

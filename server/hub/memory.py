@@ -7,6 +7,7 @@ import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from server.events import Event
 from server.hub.base import Subscription
@@ -53,6 +54,9 @@ class MemoryHub:
                 subscribers.discard(subscription)
                 if not subscribers:
                     del self._subscribers[branch]
+
+    def health(self) -> dict[str, Any]:
+        return {"backend": "memory", "ok": True}
 
     def subscriber_count(self, branch: str | None = None) -> int:
         if branch is not None:

@@ -274,5 +274,17 @@ class RedisHub:
             finally:
                 self._subscriptions.discard(subscription)
 
+    def health(self) -> dict[str, Any]:
+        """Redis is not the truth, so its loss does not stop this process: /health says
+        "degraded" (TVs on other processes see this one's calls only after Redis is
+        back, when they resync), and how many events wait to be sent."""
+        return {
+            "backend": "redis",
+            "ok": self.connected,
+            "connected": self.connected,
+            "waiting_to_send": len(self._outbox),
+            "dropped": self.dropped,
+        }
+
     def subscriber_count(self, branch: str | None = None) -> int:
         return self._local.subscriber_count(branch)

@@ -94,6 +94,7 @@ class TestPublicReads:
     def test_health_and_metrics(self, server: LiveServer) -> None:
         health = httpx.get(f"{server.api}/health").json()
         assert health["status"] == "ok" and health["database"] == "ok"
+        assert health["hub"] == {"backend": "memory", "ok": True}
         with server.client("kiosk") as kiosk:
             kiosk.post("/branches/b1/tickets", json={"service": "A"})
         metrics = httpx.get(f"{server.api}/metrics").text

@@ -7,15 +7,18 @@ import threading
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from server.events import Event
 from server.hub import create_hub
 from server.hub.base import Subscription
 from server.hub.redis import RedisHub, decode, encode, split_url
+from tests.support import live_server, make_config
 
 
 def run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -271,3 +274,40 @@ def test_malformed_messages_are_ignored(redis_url: str, payload: bytes) -> None:
             assert await quiet(sub, 0.1) == []
 
     run(scenario())
+
+
+def test_health_says_whether_redis_is_reachable(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with running(redis_url) as hub:
+            assert hub.health() == {
+                "backend": "redis",
+                "ok": True,
+                "connected": True,
+                "waiting_to_send": 0,
+                "dropped": 0,
+            }
+        async with running("redis://127.0.0.1:1/0?channel_prefix=nowhere:") as hub:
+            hub.publish(event(1))
+            await asyncio.sleep(0)
+            health = hub.health()
+            assert health["ok"] is False and health["connected"] is False
+            assert health["waiting_to_send"] == 1  # kept for when Redis is back
+
+    run(asyncio.wait_for(scenario(), timeout=30))
+
+
+def test_the_health_page_of_a_process_without_redis_is_degraded_but_serving(
+    database_url: str, tmp_path: Path
+) -> None:
+    config = make_config(database_url, tmp_path / "data")
+    config = config.model_copy(
+        update={"server": config.server.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})}
+    )
+    with live_server(config) as server:
+        response = httpx.get(f"{server.api}/health")
+        assert response.status_code == 200  # a load balancer keeps sending it work
+        body = response.json()
+        assert body["status"] == "degraded" and body["database"] == "ok"
+        assert body["hub"]["backend"] == "redis" and body["hub"]["connected"] is False
+        with server.client("kiosk") as kiosk:
+            assert kiosk.post("/branches/b1/tickets", json={"service": "A"}).status_code == 201

@@ -246,12 +246,18 @@ async def call_next_30(servers: Servers, seconds: float) -> Run:
         nonlocal errors
         while time.perf_counter() < stop:
             started = time.perf_counter()
-            status, _ = await request(connection, "POST", f"/branches/b1/counters/{n}/call-next")
+            status, body = await request(connection, "POST", f"/branches/b1/counters/{n}/call-next")
             latencies.append(time.perf_counter() - started)
             if status == 200:
-                await request(connection, "POST", f"/branches/b1/counters/{n}/complete")
+                status, body = await request(
+                    connection, "POST", f"/branches/b1/counters/{n}/complete"
+                )
+                if status != 200:
+                    errors += 1
+                    print(f"complete at counter {n}: {status} {body[:200]!r}", file=sys.stderr)
             elif status != 204:
                 errors += 1
+                print(f"call-next at counter {n}: {status} {body[:200]!r}", file=sys.stderr)
 
     cpu = servers.cpu_s()
     began = time.perf_counter()

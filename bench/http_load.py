@@ -33,7 +33,21 @@ class Connection:
         body: Any = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
-        """(status, body). Opens the connection again if the server closed it."""
+        """(status, body). A kept-alive connection the server has closed meanwhile
+        (uvicorn closes idle ones after 5 s) is opened again and the request sent once
+        more, as httpx does."""
+        reused = self._writer is not None and not self._writer.is_closing()
+        try:
+            return await self._send(method, path, body, headers)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            await self.close()
+            return await self._send(method, path, body, headers)
+
+    async def _send(
+        self, method: str, path: str, body: Any, headers: dict[str, str] | None
+    ) -> tuple[int, bytes]:
         if self._writer is None or self._writer.is_closing():
             await self.open()
         assert self._reader is not None and self._writer is not None

@@ -146,6 +146,21 @@ function idleCounters() {
   return idle;
 }
 
+// Services with customers waiting and no open counter serving them: every counter of
+// the service is paused or closed (shown at once: nobody will call these customers).
+// Tickets sent to one counter (a transfer) wait for that counter, not the service.
+function unservedServices() {
+  const queue = state.queue;
+  const unserved = [];
+  for (const service of queue.services) {
+    const serving = queue.counters.filter((counter) => (counter.services || []).includes(service.code));
+    if (serving.some((counter) => counter.state === "open")) continue;
+    const waiting = waitingOf(service).filter((t) => !t.target_counter).length;
+    if (waiting) unserved.push({service, waiting, counters: serving});
+  }
+  return unserved;
+}
+
 function renderCounters() {
   const box = document.getElementById("counters");
   box.replaceChildren();
@@ -181,6 +196,15 @@ function renderAlerts() {
         `${service.code} ${service.name.zh}：${over.length} 位客户等候超过目标 ${m} 分钟（最久 ${oldest.number} 已等 ${minutes(ageS(oldest))}）`,
         el("span", {class: "en"}, `${service.name.en}: ${over.length} waiting past the ${m}-min target (longest ${oldest.number}, ${minutes(ageS(oldest))})`)));
     }
+  }
+  for (const {service, waiting, counters} of unservedServices()) {
+    const zh = counters.map((c) => (c.name ? c.name.zh : c.number) + (c.state === "paused" ? "暂停" : "关闭"));
+    const en = counters.map((c) => (c.name ? c.name.en : "Counter " + c.number) + " " + c.state);
+    items.push(el("li", {class: "unserved"},
+      `${service.code} ${service.name.zh}：${waiting} 位客户在等候，但没有开放的窗口办理此业务` +
+        (zh.length ? `（${zh.join("、")}）` : "（没有窗口办理此业务）"),
+      el("span", {class: "en"}, `${service.name.en}: ${waiting} waiting, but no open counter serves it` +
+        (en.length ? ` (${en.join(", ")})` : " (no counter serves it)"))));
   }
   for (const {counter, waiting} of idleCounters()) {
     const name = counter.name ? counter.name.zh : counter.number;

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 from server.errors import InvalidInput
@@ -45,6 +45,16 @@ def _refuse_nul(engine: Engine) -> None:
     ) -> None:
         if _has_nul(parameters):
             raise InvalidInput("text may not contain NUL characters", code="nul_character")
+
+
+def connection_of(session: Session) -> Connection:
+    """`session.connection()`, looked up once per transaction: the hot paths run
+    several Core statements each, and the lookup through the session's transaction
+    machinery cost more than some of the statements (bench/bench_core.py)."""
+    connection: Connection | None = session.info.get("lobbyq_connection")
+    if connection is None or connection.closed or connection.invalidated:
+        connection = session.info["lobbyq_connection"] = session.connection()
+    return connection
 
 
 class Database:

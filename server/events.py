@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session
 
+from server.db import connection_of
 from server.models import Branch, TicketEvent, as_utc, utc
 
 
@@ -74,7 +75,7 @@ def next_seq(session: Session, branch: str) -> int:
     # Changes the use-case made to rows go to the database first, so that every
     # transaction locks the rows it changes before the branch row (no deadlock).
     session.flush()
-    result = session.connection().execute(_NEXT_SEQ, {"branch": branch})
+    result = connection_of(session).execute(_NEXT_SEQ, {"branch": branch})
     return int(result.scalar_one())
 
 
@@ -92,7 +93,7 @@ def record(
     """Append one event row; it is published after the commit (see Store.write)."""
     seq = next_seq(session, branch)
     data = data or {}
-    session.connection().execute(
+    connection_of(session).execute(
         _INSERT_EVENT,
         {
             "branch": branch,

@@ -9,18 +9,21 @@ event log and cached (_habits)."""
 
 from __future__ import annotations
 
+import json
 import math
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, union_all
+from sqlalchemy import String, bindparam, func, literal, type_coerce, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from server.config import BranchSettings, ServiceSettings
+from server.db import connection_of
 from server.models import HELD, Counter, CounterState, Ticket, TicketEvent, TicketStatus, utc
 from server.queue import ordering
 from server.queue.calendar import business_day
@@ -49,7 +52,8 @@ _EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
 _COUNTERS = (
     sa_select(
         _COUNTER.c.number,
-        _COUNTER.c.services,
+        # As stored (JSON text): decoded through _services' cache, not once per row.
+        type_coerce(_COUNTER.c.services, String),
         _COUNTER.c.state,
         _COUNTER.c.state_since,
         _TICKET.c.service,
@@ -143,7 +147,7 @@ def _first_seq_from(session: Session, branch: str, moment: datetime) -> int:
     """The first event sequence number at or after `moment`: a binary search over the
     (branch, seq) index (events are in time order), some 20 one-row reads, where a
     filter on the time would read the branch's whole event log."""
-    connection = session.connection()
+    connection = connection_of(session)
     lo, hi = 1, int(connection.execute(_LAST_SEQ, {"branch": branch}).scalar() or 0) + 1
     while lo < hi:
         mid = (lo + hi) // 2
@@ -165,7 +169,7 @@ def _habits(session: Session, branch: BranchSettings, day: date) -> _Habits:
     start = datetime.combine(day - timedelta(days=HISTORY_DAYS), time(0), tzinfo=branch.zone)
     end = datetime.combine(day, time(0), tzinfo=branch.zone)
     first = _first_seq_from(session, branch.code, start - timedelta(days=1))
-    rows = session.connection().execute(
+    rows = connection_of(session).execute(
         sa_select(_EVENT.c.at, _EVENT.c.counter, _EVENT.c.data)
         .where(
             _EVENT.c.branch == branch.code,
@@ -202,13 +206,23 @@ class _Desk:
     held: tuple[str, datetime] | None  # the service of the ticket it holds, called at
 
 
+@lru_cache(maxsize=256)
+def _services(stored: str | None) -> tuple[str, ...]:
+    """A counter's services column, decoded once per distinct value: every estimate
+    reads every counter, and decoding 30 JSON lists each time was most of its cost."""
+    value = json.loads(stored) if stored else []
+    return tuple(str(code) for code in value) if isinstance(value, list) else ()
+
+
 def _desks(session: Session, branch: BranchSettings) -> list[_Desk]:
-    rows = session.connection().execute(_COUNTERS, {"branch": branch.code}).all()
+    rows = connection_of(session).execute(_COUNTERS, {"branch": branch.code}).all()
     desks = []
     for number, services, state, since, service, called, status in rows:
         called = utc(called)
         held = (str(service), called) if status in HELD and called is not None else None
-        desks.append(_Desk(str(number), list(services or []), str(state), utc(since), held))
+        # SQLite gives the stored text; psycopg decodes a json column itself.
+        codes = _services(services) if isinstance(services, str | None) else services
+        desks.append(_Desk(str(number), [str(c) for c in codes], str(state), utc(since), held))
     return desks
 
 
@@ -262,7 +276,7 @@ def recent_service_times_s(
     params: dict[str, Any] = {"branch": branch.code}
     params.update({f"s{i}": code for i, code in enumerate(wanted)})
     durations: dict[int, list[float]] = {}
-    for i, called, finished in session.connection().execute(statement, params).all():
+    for i, called, finished in connection_of(session).execute(statement, params).all():
         start, end = utc(called), utc(finished)
         if start is not None and end is not None:
             durations.setdefault(int(i), []).append((end - start).total_seconds())
@@ -320,7 +334,7 @@ def _line(
 ) -> list[_Played] | None:
     """Today's line as the play needs it (the hot part of an estimate: plain loops);
     None when it has MAX_PLAYED tickets or more (too long to play)."""
-    rows = session.connection().execute(_LINE, _line_params(branch, now)).all()
+    rows = connection_of(session).execute(_LINE, _line_params(branch, now)).all()
     if len(rows) >= MAX_PLAYED:
         return None
     weights, ranks, targets = rules.weights, rules.ranks, rules.target_wait_s

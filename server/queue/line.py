@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from server.config import BranchSettings
+from server.db import connection_of
 from server.models import Ticket, TicketStatus, utc
 from server.queue import ordering
 from server.queue.calendar import business_day
@@ -181,7 +182,7 @@ def heads_of_line(
             priority_from=prio_from,
             target_counter=target,
         )
-        for id_, num, svc, prio, enq, prio_from, target in session.connection().execute(
+        for id_, num, svc, prio, enq, prio_from, target in connection_of(session).execute(
             statement, params
         )
     ]

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from server.config import BranchSettings, PrioritySettings, ServiceSettings
+from server.db import connection_of
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound, QueueEmpty
 from server.events import EventType, record
 from server.models import (
@@ -110,16 +111,15 @@ def _seq_upsert(dialect: str) -> Any:
 
 
 def _next_seq(session: Session, branch: str, service: str, day: Any) -> int:
-    connection = session.connection()
+    connection = connection_of(session)
     statement = _seq_upsert(connection.dialect.name)
     result = connection.execute(statement, {"branch": branch, "service": service, "day": day})
     return int(result.scalar_one())
 
 
 def _service_open(session: Session, branch: str, service: str) -> bool:
-    row = (
-        session.connection().execute(_SERVICE_OPEN, {"branch": branch, "service": service}).first()
-    )
+    params = {"branch": branch, "service": service}
+    row = connection_of(session).execute(_SERVICE_OPEN, params).first()
     return row is None or bool(row[0])
 
 
@@ -162,7 +162,7 @@ def _ahead_of_new_ticket(session: Session, ticket: Ticket) -> int:
         "at": ticket.enqueued_at,
         "number": ticket.number,
     }
-    return int(session.connection().execute(_AHEAD_OF_NEW, params).scalar_one())
+    return int(connection_of(session).execute(_AHEAD_OF_NEW, params).scalar_one())
 
 
 def _waiting_of(ticket: Ticket) -> ordering.Waiting:
@@ -302,7 +302,7 @@ def issue_ticket(
     ticket.estimated_wait_s = place.estimated_wait_s
     ticket.people_ahead_at_issue = place.position
     values = {c.name: getattr(ticket, c.name) for c in _TICKET.columns if c.name != "id"}
-    ticket.id = int(session.connection().execute(_INSERT_TICKET, values).scalar_one())
+    ticket.id = int(connection_of(session).execute(_INSERT_TICKET, values).scalar_one())
     if appointment is not None:
         appointment.status = "checked_in"
         appointment.ticket_id = ticket.id

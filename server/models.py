@@ -145,6 +145,7 @@ class Ticket(SQLModel, table=True):
     rating: int | None = None
     comment: str | None = None
     source: str = ""  # kiosk id or staff username
+    notified_at: datetime | None = None  # the branch webhook was sent (migration 0003)
 
 
 class TicketEvent(SQLModel, table=True):

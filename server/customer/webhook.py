@@ -3,8 +3,14 @@
 Committed events are handed to one background thread; it reads the queue and POSTs with a
 short timeout, so neither a slow gateway nor the position query ever touches a request.
 A ticket that already had N or fewer people ahead when it was issued is not sent: its
-customer is standing at the kiosk. Sent tickets are remembered in memory (a restart may
-send one again; a missed SMS is worse than a second one).
+customer is standing at the kiosk.
+
+Which tickets were sent is kept in the database (ticket.notified_at, migration 0003), not
+in memory, so a restart or another process behind the Redis hub never sends a customer a
+second message. Before sending, a process claims the ticket with one conditional UPDATE
+(... SET notified_at = now WHERE id = ? AND notified_at IS NULL): of two processes that
+see the same ticket due at once, exactly one gets the row and sends. A POST that fails is
+logged and not sent again (as before: a gateway answering 500 may still have sent the SMS).
 """
 
 from __future__ import annotations
@@ -12,16 +18,17 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from server.config import BranchSettings
 from server.events import Event
-from server.models import Ticket
+from server.models import Ticket, TicketStatus, as_utc
 from server.queue.line import as_waiting, rules_for, waiting_tickets
 from server.queue.ordering import people_ahead
 from server.store import Store
@@ -37,7 +44,6 @@ MOVING_EVENTS = {
     "ticket.issued",
 }
 TIMEOUT_S = 3.0
-REMEMBERED = 50_000
 
 Post = Callable[[str, dict[str, Any]], None]
 
@@ -64,12 +70,29 @@ def approaching(
     return out
 
 
+def claim_notification(*, session: Session, ticket_id: int, now: datetime) -> bool:
+    """Mark a ticket as notified, if nobody did yet: True for the one caller that may send.
+
+    A single conditional UPDATE, not read-then-write: on Postgres a second transaction
+    waits on the row lock and then finds notified_at set; on SQLite writes are serial."""
+    result = session.execute(
+        update(Ticket)
+        .where(
+            col(Ticket.id) == ticket_id,
+            col(Ticket.notified_at).is_(None),
+            col(Ticket.status) == TicketStatus.waiting,  # not called meanwhile
+        )
+        .values(notified_at=as_utc(now))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 class Webhooks:
     def __init__(self, store: Store, post: Post = http_post) -> None:
         self.store = store
         self.post = post
         self._queue: queue.Queue[str | None] = queue.Queue()
-        self._sent: OrderedDict[int, None] = OrderedDict()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -117,25 +140,33 @@ class Webhooks:
         if branch is None or not branch.webhook_url:
             return
         now = self.store.now()
-        with self.store.read() as session:
-            due = [
-                (t, ahead)
-                for t, ahead in approaching(waiting_tickets(session, branch, now), branch, now)
-                if t.id is not None and t.id not in self._sent
-            ]
-        for ticket, ahead in due:
-            assert ticket.id is not None
-            self._remember(ticket.id)
+        for ticket, ahead in self.claim(self.due(branch, now), now):
             payload = payload_for(self.store, branch, ticket, ahead)
             try:
                 self.post(branch.webhook_url, payload)
             except Exception as exc:
                 log.warning("webhook %s for %s failed: %s", branch.webhook_url, ticket.number, exc)
 
-    def _remember(self, ticket_id: int) -> None:
-        self._sent[ticket_id] = None
-        while len(self._sent) > REMEMBERED:
-            self._sent.popitem(last=False)
+    def due(self, branch: BranchSettings, now: datetime) -> list[tuple[Ticket, int]]:
+        """Approaching tickets not yet notified (by this process or any other)."""
+        with self.store.read() as session:
+            return [
+                (ticket, ahead)
+                for ticket, ahead in approaching(waiting_tickets(session, branch, now), branch, now)
+                if ticket.id is not None and ticket.notified_at is None
+            ]
+
+    def claim(self, due: Sequence[tuple[Ticket, int]], now: datetime) -> list[tuple[Ticket, int]]:
+        """The tickets of `due` this process won the right to notify."""
+        if not due:
+            return []
+        with self.store.db.write() as session:
+            return [
+                (ticket, ahead)
+                for ticket, ahead in due
+                if ticket.id is not None
+                and claim_notification(session=session, ticket_id=ticket.id, now=now)
+            ]
 
 
 def payload_for(store: Store, branch: BranchSettings, ticket: Ticket, ahead: int) -> dict[str, Any]:

@@ -12,7 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 
+from server.customer import routes as customer_routes
+from server.customer.webhook import Webhooks, claim_notification
+from server.models import Ticket
 from tests.support import LiveServer, live_server, make_config
 
 
@@ -98,6 +102,14 @@ class Gateway:
             self.changed.wait_for(lambda: len(self.received) >= n, timeout_s)
             return list(self.received)
 
+    def wait_for_number(self, number: str, timeout_s: float = 10) -> list[str]:
+        """The numbers received, once `number` is among them."""
+        with self.changed:
+            self.changed.wait_for(
+                lambda: any(p["number"] == number for p in self.received), timeout_s
+            )
+            return [p["number"] for p in self.received]
+
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -167,3 +179,109 @@ class TestWebhook:
         finally:
             held.released.set()
             held.stop()
+
+
+def issue_c(server: LiveServer, n: int) -> list[dict[str, Any]]:
+    kiosk = server.client("kiosk")
+    return [kiosk.post("/branches/b1/tickets", json={"service": "C"}).json() for _ in range(n)]
+
+
+def serve_next(server: LiveServer) -> None:
+    """Counter 4 (service C only) completes what it holds and calls the next ticket."""
+    teller = server.client("teller4")
+    teller.post("/branches/b1/counters/4/open")  # 409 when already open: fine
+    teller.post("/branches/b1/counters/4/complete", json={})  # 409 when nothing held: fine
+    teller.post("/branches/b1/counters/4/call-next").raise_for_status()
+
+
+def webhooks_of(server: LiveServer) -> Webhooks:
+    assert server.store is not None
+    return customer_routes._webhooks[server.store]
+
+
+class TestWebhookSentOnce:
+    """Which tickets were sent is in the database: no second SMS after a restart, from a
+    second process, or when two processes see the same ticket due at the same moment."""
+
+    def test_a_restart_does_not_send_again(
+        self, database_url: str, tmp_path: Path, gateway: Gateway
+    ) -> None:
+        config = make_config(
+            database_url, tmp_path / "data", webhook_url=gateway.url, webhook_places_before=2
+        )
+        with live_server(config) as first:
+            tickets = issue_c(first, 5)
+            serve_next(first)  # 0 called: 3 has two ahead
+            assert gateway.wait_for_number(tickets[3]["number"]) == [tickets[3]["number"]]
+        with live_server(config) as restarted:
+            # 1 called: 3 is still due (one ahead) but was sent; 4 becomes due (two ahead).
+            serve_next(restarted)
+            received = gateway.wait_for_number(tickets[4]["number"])
+            assert received == [tickets[3]["number"], tickets[4]["number"]]
+            with restarted.store.read() as session:  # type: ignore[union-attr]
+                rows = {t.number: t for t in session.exec(select(Ticket))}
+            assert rows[tickets[3]["number"]].notified_at is not None
+            assert rows[tickets[2]["number"]].notified_at is None  # at the kiosk: not sent
+
+    def test_a_second_process_on_the_same_database_does_not_send_again(
+        self, database_url: str, tmp_path: Path, gateway: Gateway
+    ) -> None:
+        config = make_config(
+            database_url, tmp_path / "data", webhook_url=gateway.url, webhook_places_before=2
+        )
+        with live_server(config) as one, live_server(config) as two:
+            tickets = issue_c(one, 6)
+            serve_next(one)
+            assert gateway.wait_for_number(tickets[3]["number"]) == [tickets[3]["number"]]
+            serve_next(two)  # the other process sees 3 and 4 due: it sends 4 only
+            numbers = [tickets[3]["number"], tickets[4]["number"]]
+            assert gateway.wait_for_number(tickets[4]["number"]) == numbers
+            serve_next(one)  # and back: 5 only
+            numbers.append(tickets[5]["number"])
+            assert gateway.wait_for_number(tickets[5]["number"]) == numbers
+
+    def test_two_processes_racing_send_once(
+        self, database_url: str, tmp_path: Path, gateway: Gateway
+    ) -> None:
+        config = make_config(
+            database_url, tmp_path / "data", webhook_url=gateway.url, webhook_places_before=2
+        )
+        with live_server(config) as one, live_server(config) as two:
+            tickets = issue_c(one, 5)  # nobody is due yet: 3 and 4 have 3 and 4 ahead
+            webhooks_of(one).stop()  # the checks after issuing are over (restarts on an event)
+            both_read = threading.Barrier(2, timeout=10)
+            claimed: list[list[str]] = []
+            done = threading.Condition()
+            for hooks in (webhooks_of(one), webhooks_of(two)):
+                # Each process reads the line, then waits for the other to have read it
+                # too: both see ticket 3 due and not yet sent, then both try to claim it.
+                def due(branch: Any, now: Any, _due: Any = hooks.due) -> list[tuple[Ticket, int]]:
+                    out: list[tuple[Ticket, int]] = _due(branch, now)
+                    both_read.wait()
+                    return out
+
+                def claim(due: Any, now: Any, _claim: Any = hooks.claim) -> Any:
+                    won = _claim(due, now)
+                    with done:
+                        claimed.append([t.number for t, _ in won])
+                        done.notify_all()
+                    return won
+
+                hooks.due = due  # type: ignore[method-assign]
+                hooks.claim = claim  # type: ignore[method-assign]
+            # Process one checks in its webhook thread after the call; process two at once.
+            serve_next(one)
+            webhooks_of(two)._check("b1")
+            with done:
+                assert done.wait_for(lambda: len(claimed) == 2, 10)
+            assert sorted(claimed, key=len) == [[], [tickets[3]["number"]]]
+            assert gateway.wait_for_number(tickets[3]["number"]) == [tickets[3]["number"]]
+
+    def test_claim_is_conditional(self, server: LiveServer) -> None:
+        ticket = server.client("kiosk").post("/branches/b1/tickets", json={"service": "A"}).json()
+        assert server.store is not None
+        now = server.store.now()
+        with server.store.db.write() as session:
+            assert claim_notification(session=session, ticket_id=ticket["id"], now=now)
+        with server.store.db.write() as session:
+            assert not claim_notification(session=session, ticket_id=ticket["id"], now=now)

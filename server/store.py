@@ -43,7 +43,9 @@ class Store:
         self.clock = clock
         self.announce = announce
         self.tokens = Tokens(config)
-        self.login_limiter = LoginLimiter(config.server.login_attempts_per_minute)
+        self.login_limiter = LoginLimiter(
+            config.server.login_attempts_per_minute, redis_url=config.server.redis_url
+        )
         # Called with each event after it is committed (printing, webhooks, metrics...).
         self.listeners: list[Callable[[Event], None]] = []
         # Called after a ticket is issued and committed, e.g. to print it; each may

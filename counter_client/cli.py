@@ -15,6 +15,9 @@ from counter_client.client import LobbyQAPIError, LobbyQClient
 EPILOG = (
     "ACTION: open, call-next, call NUMBER, recall, start, complete, no-show, "
     "transfer SERVICE (or counter:N), pause, resume, close, keypad.\n\n"
+    "keypad keys: Enter/+ call next · digits Enter call that number · . recall · * start · "
+    "/ complete · - no-show · Tab (or =, F6) transfer, then 1-9 picks the service or "
+    "counter · 0 pause/resume · Backspace/Esc clear · q quit.\n\n"
     "Prints the ticket number it acted on, then a short line of state.\n\n"
     "Exit codes: 0 done; 1 refused by the server (its message is printed); 2 bad usage; "
     "3 call-next found nobody waiting; 4 server unreachable; 5 not signed in "

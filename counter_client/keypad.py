@@ -11,14 +11,18 @@ Default key map (what a numeric keypad sends):
     /               complete
     -               no-show
     0               pause / resume         (only as the first key: 0 inside a number is a digit)
+    Tab (or =, F6)  transfer: lists the other services and counters numbered 1-9,
+                    then 1-9 picks one (the customer keeps their place);
+                    Esc, Backspace, 0 or Tab again cancels
     Backspace, Esc  clear the typed digits
     q, Ctrl-C, Ctrl-D   quit
 
 On a TTY the keys are read in raw mode, one at a time. From a pipe or a file they
-are read a line at a time: a line holding one key ('+', '.', '*', '/', '-', '0'),
-an empty line (Enter: call next), a number ('12', 'A012'), or an action word
-('next', 'recall', 'start', 'complete', 'no-show', 'pause', 'resume', 'open',
-'close', 'transfer B', 'call A012', 'quit').
+are read a line at a time: a line holding one key ('+', '.', '*', '/', '-', '0',
+'=', a Tab), an empty line (Enter: call next), a number ('12', 'A012'), or an action
+word ('next', 'recall', 'start', 'complete', 'no-show', 'pause', 'resume', 'open',
+'close', 'transfer' (the list), 'transfer B', 'call A012', 'quit'). After the
+transfer list, a line '1'-'9' picks; an empty line or '0' cancels.
 """
 
 from __future__ import annotations
@@ -46,23 +50,31 @@ KEYS: dict[str, str] = {
 CLEAR_KEYS = ("\x7f", "\b", "\x1b")
 QUIT_KEYS = ("q", "Q", "\x03", "\x04")
 ENTER_KEYS = ("\r", "\n")
+TRANSFER_KEYS = ("\t", "=")
+F6 = "\x1b[17~"  # what a terminal sends for F6, the teller page's transfer key
+MENU_SIZE = 9  # transfer targets picked with one key, 1-9, as on the teller page
 WORDS = {"next": "call-next", "call-next": "call-next", "toggle": "toggle-pause", "quit": "quit"}
 HELP = (
     "keys: Enter/+ next · digits Enter call number · . recall · * start · / complete · "
-    "- no-show · 0 pause/resume · Backspace clear · q quit"
+    "- no-show · Tab transfer · 0 pause/resume · Backspace clear · q quit"
 )
 
 
 @dataclass
 class KeyState:
-    """What has been typed so far (digits of a number)."""
+    """What has been typed so far (digits of a number), and whether the next key
+    picks a transfer target."""
 
     typed: str = ""
+    picking: bool = False
 
 
 @dataclass(frozen=True)
 class Command:
-    action: str  # an ACTIONS entry, 'call-digits', 'toggle-pause', 'quit' or 'echo'
+    """An ACTIONS entry, or 'call-digits', 'toggle-pause', 'transfer-menu',
+    'transfer-pick' (arg: 1-9), 'transfer-cancel', 'quit' or 'echo'."""
+
+    action: str
     arg: str | None = None
 
 
@@ -70,6 +82,19 @@ def press(state: KeyState, key: str) -> Command | None:
     """One key of a keypad in raw mode -> the command it completes, if any."""
     if key in QUIT_KEYS:
         return Command("quit")
+    if state.picking:
+        # The key after Tab picks a target; it is decided here, not when the list is
+        # shown, so that "Tab 2" typed fast still picks 2 rather than typing a number.
+        state.picking = False
+        if key in "123456789":
+            return Command("transfer-pick", key)
+        if key in (*CLEAR_KEYS, *TRANSFER_KEYS, *ENTER_KEYS, "0"):
+            return Command("transfer-cancel")
+        # Any other key closes the list and does what it always does.
+    if key in TRANSFER_KEYS:
+        state.typed = ""
+        state.picking = True
+        return Command("transfer-menu")
     if key in CLEAR_KEYS:
         cleared, state.typed = state.typed, ""
         return Command("echo", "(cleared)" if cleared else "")
@@ -89,6 +114,8 @@ def press(state: KeyState, key: str) -> Command | None:
 
 def parse_line(line: str) -> Command | None:
     """One line read from a pipe -> a command."""
+    if line.strip("\r\n") in TRANSFER_KEYS or line.strip().lower() == "transfer":
+        return Command("transfer-menu")
     text = line.strip()
     if not text:
         return Command("call-next")
@@ -145,6 +172,9 @@ class Keypad:
     newline: str = "\n"
     last_live: str = ""
     failures: int = 0
+    line_mode: bool = False  # commands come from lines of a pipe, not raw keys
+    # The transfer list on screen: (what it shows, the argument of `transfer`).
+    targets: list[tuple[str, str]] = field(default_factory=list)
 
     def say(self, text: str) -> None:
         self.out.write(text + self.newline)
@@ -174,7 +204,20 @@ class Keypad:
             if command.arg:
                 self.say(f"> {command.arg}")
             return True
+        command = self._in_transfer_list(command)
         action, arg = command.action, command.arg
+        if action == "transfer-menu":
+            self.open_transfer_list()
+            return True
+        if action == "transfer-cancel":
+            self.targets = []
+            self.say("transfer cancelled")
+            return True
+        if action == "transfer-pick":
+            target = self._pick(arg or "")
+            if target is None:
+                return True
+            action, arg = "transfer", target
         if action == "toggle-pause":
             summary = self.summary()
             state = summary["counter"]["state"] if summary else "open"
@@ -189,6 +232,75 @@ class Keypad:
         self.say(outcome.line)
         self.show_live()
         return True
+
+    def _in_transfer_list(self, command: Command) -> Command:
+        """While the list is shown, a line '1'-'9' from a pipe picks and an empty line or
+        '0' cancels (raw keys were decided by press() already); anything else closes it."""
+        if not self.targets or command.action.startswith("transfer-"):
+            return command
+        if self.line_mode:
+            if command.action == "call-digits" and command.arg in tuple("123456789"):
+                return Command("transfer-pick", command.arg)
+            if command.action in ("call-next", "toggle-pause"):
+                return Command("transfer-cancel")
+        self.targets = []
+        return command
+
+    def open_transfer_list(self) -> None:
+        """Show the services and counters the held ticket may go to, numbered 1-9 (the
+        teller page's F6 list: other services first, then the other counters)."""
+        self.targets = []
+        summary = self.summary()
+        if summary is None:
+            return
+        current = summary.get("current")
+        if not current:
+            self.say("nothing to transfer: call a ticket first")
+            return
+        try:
+            services = self.api.services(self.branch)
+            counters = self.api.counters(self.branch)
+        except LobbyQAPIError as error:
+            self.say(f"error: {error.message} ({error.code})")
+            return
+        targets = [
+            (f"service {s['code']} · {_names(s)}", str(s["code"]))
+            for s in services
+            if s.get("code") != current.get("service")
+        ]
+        targets += [
+            (
+                f"counter {c['number']} · {_names(c)} ({', '.join(c.get('services') or [])})",
+                f"counter:{c['number']}",
+            )
+            for c in counters
+            if str(c.get("number")) != self.counter
+        ]
+        if not targets:
+            self.say("nothing to transfer to: no other service or counter")
+            return
+        self.targets = targets[:MENU_SIZE]
+        self.say(f"transfer {current['number']} to: press 1-{len(self.targets)}, Esc cancels")
+        for index, (label, _) in enumerate(self.targets, start=1):
+            self.say(f"  {index}  {label}")
+        if len(targets) > MENU_SIZE:
+            self.say(f"  ({len(targets) - MENU_SIZE} more: `lobbyq counter transfer counter:N`)")
+
+    def _pick(self, key: str) -> str | None:
+        targets, self.targets = self.targets, []
+        if not targets:
+            self.say("no transfer list open: press Tab first")
+            return None
+        index = int(key) - 1 if key.isdigit() else -1
+        if not 0 <= index < len(targets):
+            self.say(f"no target {key}: transfer cancelled")
+            return None
+        return targets[index][1]
+
+
+def _names(row: dict[str, Any]) -> str:
+    name = row.get("name") or {}
+    return " ".join(str(name[lang]) for lang in ("zh", "en") if name.get(lang)) or "?"
 
 
 async def _follow(keypad: Keypad, token: str | None) -> None:
@@ -236,7 +348,9 @@ async def _raw_keys(queue: asyncio.Queue[Command | None], fd: int) -> None:
     try:
         while True:
             chunk = await ready.get()
-            if chunk.startswith("\x1b["):  # arrows, F-keys: not keypad keys
+            if chunk.startswith(F6):
+                chunk = "\t" + chunk[len(F6) :]
+            if chunk.startswith("\x1b["):  # arrows, other F-keys: not keypad keys
                 continue
             for key in chunk:
                 command = press(state, key)
@@ -267,7 +381,14 @@ async def run_keypad(
         # held back by the terminal's line editing.
         restore = _raw_mode(stream.fileno())
         reader = asyncio.create_task(_raw_keys(queue, stream.fileno()))
-    keypad = Keypad(api, branch, counter, out=out or sys.stdout, newline="\r\n" if raw else "\n")
+    keypad = Keypad(
+        api,
+        branch,
+        counter,
+        out=out or sys.stdout,
+        newline="\r\n" if raw else "\n",
+        line_mode=not raw,
+    )
     follower: asyncio.Task[None] | None = None
     try:
         keypad.say(f"LobbyQ keypad · branch {branch} · counter {counter}")

@@ -258,3 +258,126 @@ def test_keypad_in_raw_mode_on_a_terminal(server: LiveServer) -> None:
         os.close(fd)
     assert os.waitstatus_to_exitcode(done[1]) == 0
     assert b"\r\n" in seen  # raw mode: the program writes its own carriage returns
+
+
+def transfer_list(number: str, counter_names: dict[str, str]) -> list[str]:
+    """The keypad's transfer list for an A ticket at counter 1 of the test branch."""
+    return [
+        f"transfer {number} to: press 1-5, Esc cancels",
+        "  1  service B · 非现金 Non-cash",
+        "  2  service C · 对公 Corporate",
+        f"  3  counter 2 · {counter_names['2']} (A, B)",
+        f"  4  counter 3 · {counter_names['3']} (B)",
+        f"  5  counter 4 · {counter_names['4']} (C)",
+    ]
+
+
+def counter_names(server: LiveServer) -> dict[str, str]:
+    with server.client("teller1") as api:
+        rows = api.get("/branches/b1/counters").json()
+    return {row["number"]: f"{row['name']['zh']} {row['name']['en']}" for row in rows}
+
+
+def test_keypad_transfer_key_through_a_pipe(server: LiveServer) -> None:
+    """Tab (or '=' or the word 'transfer') lists the targets; the next line picks one."""
+    first = issue(server, "A")
+    second = issue(server, "A")
+    names = counter_names(server)
+    lines = ["open", "+", "\t", "1", f"call {second}", "=", "", "transfer", "4", "transfer", "q"]
+    run = lobbyq(*as_user(server, "teller1", "1"), "keypad", stdin="\n".join(lines) + "\n")
+    assert run.returncode == 0, run.stdout + run.stderr
+    shown = [line for line in run.stdout.splitlines() if not line.startswith("[counter")]
+    assert "Tab transfer" in shown[1]
+    assert shown[2:] == [
+        "counter 1 open · teller1",
+        f"{first} called at counter 1 · service A · normal",
+        *transfer_list(first, names),
+        f"{first} transferred to B · waiting again, place kept",
+        f"{second} called at counter 1 · service A · normal",
+        *transfer_list(second, names),
+        "transfer cancelled",  # an empty line (Enter) cancels: it does not call next
+        *transfer_list(second, names),
+        f"{second} transferred to counter:3 · waiting again, place kept",
+        "nothing to transfer: call a ticket first",
+        "bye",
+    ]
+    with server.client("teller1") as api:
+        queue = api.get("/branches/b1/queue").json()
+    waiting = {s["code"]: [t["number"] for t in s["waiting"]] for s in queue["services"]}
+    assert first in waiting["B"]  # moved to service B
+    with server.client("teller3") as api:
+        summary = api.get("/branches/b1/counters/3/summary").json()
+    assert second in [t["number"] for t in summary["waiting"]]  # waits for counter 3
+
+
+def test_keypad_transfer_key_on_a_terminal(server: LiveServer) -> None:
+    """Raw mode: Tab then one digit, as a USB keypad sends them; F6 as on the teller page."""
+    import pty
+    import select
+    import signal
+    import time
+
+    first = issue(server, "C")
+    second = issue(server, "C")
+    with server.client("teller4") as api:
+        assert api.post("/branches/b1/counters/4/open").status_code == 200
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: lobbyq on the terminal
+        os.execve(
+            LOBBYQ, [LOBBYQ, "counter", *as_user(server, "teller4", "4"), "keypad"], CLEAN_ENV
+        )
+    seen = b""
+
+    def until(text: str, timeout: float = 60) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while text.encode() not in seen:
+            assert time.monotonic() < deadline, f"{text!r} not shown; got {seen.decode()!r}"
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+
+    try:
+        until("[counter 4 open]")
+        os.write(fd, b"+")
+        until(f"{first} called at counter 4")
+        os.write(fd, b"\t")
+        until(f"transfer {first} to: press 1-5")
+        until("  1  service A · 个人现金 Cash\r\n")
+        os.write(fd, b"1")
+        until(f"{first} transferred to A · waiting again, place kept")
+        os.write(fd, b"+")
+        until(f"{second} called at counter 4")
+        os.write(fd, b"\x1b[17~3")  # F6, then 3: counter 1, without waiting for the list
+        until(f"{second} transferred to counter:1 · waiting again, place kept")
+        os.write(fd, b"q")
+        until("bye")
+    finally:
+        deadline = time.monotonic() + 20
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if done[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            done = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+    with server.client("teller1") as api:
+        summary = api.get("/branches/b1/counters/1/summary").json()
+    # first went to service A, second to counter 1: both now wait for counter 1
+    assert {first, second} <= {t["number"] for t in summary["waiting"]}
+
+
+def test_help_lists_the_keypad_keys() -> None:
+    run = subprocess.run(
+        [LOBBYQ, "counter", "--help"],
+        capture_output=True,
+        text=True,
+        env={**CLEAN_ENV, "COLUMNS": "200"},
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    text = " ".join(run.stdout.split())
+    assert "Tab (or =, F6) transfer, then 1-9 picks the service or counter" in text
+    assert "- no-show" in text and "0 pause/resume" in text

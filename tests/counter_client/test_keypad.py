@@ -40,6 +40,44 @@ class TestRawKeys:
     def test_other_keys_do_nothing(self) -> None:
         assert press(KeyState(), "!") is None
 
+    def test_tab_opens_the_transfer_list_and_the_next_key_picks(self) -> None:
+        assert keys("\t2") == [Command("transfer-menu"), Command("transfer-pick", "2")]
+        assert keys("=9") == [Command("transfer-menu"), Command("transfer-pick", "9")]
+        # Typed digits are dropped: the key after Tab is a pick, not part of a number.
+        assert keys("12\t3\r") == [
+            Command("transfer-menu"),
+            Command("transfer-pick", "3"),
+            Command("call-next"),
+        ]
+
+    def test_the_transfer_list_is_cancelled_or_left_by_any_other_key(self) -> None:
+        for key in ("\x1b", "\x7f", "\t", "\r", "0"):
+            assert keys("\t" + key) == [Command("transfer-menu"), Command("transfer-cancel")]
+        assert keys("\t+") == [Command("transfer-menu"), Command("call-next")]
+        assert keys("\tq") == [Command("transfer-menu"), Command("quit")]
+        assert keys("\t\t\t4") == [  # Tab, cancel, Tab again, pick
+            Command("transfer-menu"),
+            Command("transfer-cancel"),
+            Command("transfer-menu"),
+            Command("transfer-pick", "4"),
+        ]
+        assert keys("\t/3") == [  # the list was left: 3 is typed, not a pick
+            Command("transfer-menu"),
+            Command("complete"),
+        ]
+
+    def test_the_old_keys_are_unchanged(self) -> None:
+        assert keys("+./*-0\r12\r") == [
+            Command("call-next"),
+            Command("recall"),
+            Command("complete"),
+            Command("start"),
+            Command("no-show"),
+            Command("toggle-pause"),
+            Command("call-next"),
+            Command("call-digits", "12"),
+        ]
+
 
 class TestLines:
     def test_lines_from_a_pipe(self) -> None:
@@ -50,6 +88,10 @@ class TestLines:
         assert parse_line("a012\n") == Command("call-digits", "A012")
         assert parse_line("7\n") == Command("call-digits", "7")
         assert parse_line("transfer B\n") == Command("transfer", "B")
+        assert parse_line("transfer counter:2\n") == Command("transfer", "counter:2")
+        assert parse_line("transfer\n") == Command("transfer-menu")
+        assert parse_line("\t\n") == Command("transfer-menu")
+        assert parse_line("=\n") == Command("transfer-menu")
         assert parse_line("call VA002\n") == Command("call", "VA002")
         assert parse_line("next\n") == Command("call-next")
         assert parse_line("pause\n") == Command("pause")

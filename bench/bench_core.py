@@ -301,8 +301,8 @@ def main() -> None:
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args()
-    if args.processes > 1 and not (args.redis_url and args.database_url):
-        parser.error("--processes > 1 needs --database-url (PostgreSQL) and --redis-url")
+    if args.processes > 1 and not args.redis_url:
+        parser.error("--processes > 1 needs --redis-url (the processes' shared hub)")
     folder = Path(tempfile.mkdtemp(prefix="lobbyq-bench-"))
     url = args.database_url or f"sqlite:///{folder / 'lobbyq.db'}"
     config = write_config(folder, url, args.redis_url)

@@ -7,6 +7,8 @@ SQLite busy handler; clients never see "database is locked"."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -57,11 +59,35 @@ def connection_of(session: Session) -> Connection:
     return connection
 
 
+class _FileLock:
+    """An exclusive lock on a file beside the SQLite database (flock), taken after the
+    in-process lock: writers of several processes on one SQLite file wait in line
+    for each other, woken at once when the lock is free, instead of sleeping in
+    SQLite's busy handler and retrying."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
+        self._file_lock: _FileLock | None = None
+        database = make_url(url).database if self.is_sqlite else None
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self._file_lock = _FileLock(Path(database + ".lock"))
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, begin="BEGIN")
             self._write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
@@ -80,7 +106,8 @@ class Database:
     def write(self) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back on error."""
         lock = self._write_lock if self.is_sqlite else nullcontext()
-        with lock, Session(self._write_engine, expire_on_commit=False) as session:
+        file_lock = self._file_lock or nullcontext()
+        with lock, file_lock, Session(self._write_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
@@ -91,6 +118,9 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self._write_engine.dispose()
+        if self._file_lock is not None:
+            self._file_lock.close()
+            self._file_lock = None
 
 
 def _sqlite_engine(url: str, *, begin: str) -> Engine:

@@ -147,7 +147,9 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        # Straight to the driver: exec_driver_sql would take this through the whole
+        # execution machinery (events, result) once per transaction.
+        connection.connection.driver_connection.execute(begin)
 
     return engine
 

@@ -1,5 +1,5 @@
-"""Two real `lobbyq serve` processes on one Postgres database with Redis between
-them behave as one system."""
+"""Two real `lobbyq serve` processes on one database (Postgres, or one SQLite file
+whose writers queue on its lock file) with Redis between them behave as one system."""
 
 from __future__ import annotations
 
@@ -22,12 +22,16 @@ TOTAL = 2 * ISSUERS_PER_PROCESS * TICKETS_PER_ISSUER
 Pair = tuple[ServerProcess, ServerProcess]
 
 
-@pytest.fixture
-def pair(workdir: Path, pg_url: str, redis_url: str) -> Iterator[Pair]:
+@pytest.fixture(params=["postgres", "sqlite"])
+def pair(request: pytest.FixtureRequest, workdir: Path, redis_url: str) -> Iterator[Pair]:
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("pg_url")
+    else:
+        database_url = f"sqlite:///{workdir / 'lobbyq.db'}"
     config = write_config(
         workdir / "lobbyq.toml",
         config_data(
-            pg_url,
+            database_url,
             workdir / "data",
             redis_url=redis_url,
             users=("teller1", "teller2", "teller3"),

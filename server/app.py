@@ -208,6 +208,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's native OpenTelemetry stays off whatever the environment says: a
+        # branch system sends nothing anywhere, and the per-request check costs time.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.store = store
     install_error_handlers(app)

@@ -137,7 +137,14 @@ class LiveServer:
             kwargs["clock"] = self.clock
         app = create_app(self.config, **kwargs)
         self.store = app.state.store
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            **self.uvicorn_options(),
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
@@ -149,6 +156,10 @@ class LiveServer:
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         return self
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """Extra uvicorn.Config arguments (a subclass may run another protocol)."""
+        return {}
 
     def stop(self) -> None:
         if self._server is not None:

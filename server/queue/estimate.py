@@ -27,7 +27,7 @@ from server.db import connection_of
 from server.models import HELD, Counter, CounterState, Ticket, TicketEvent, TicketStatus, utc
 from server.queue import ordering
 from server.queue.calendar import business_day
-from server.queue.line import rules_for
+from server.queue.line import LINE_COLUMNS, rules_for
 
 # The forward play below reorders the line at most this often (simulated seconds)
 # and this many times (a reorder that cannot change the order is skipped), and is
@@ -305,19 +305,7 @@ _LINE_WHERE = (
     _TICKET.c.status == TicketStatus.waiting,
     _TICKET.c.business_day == bindparam("day"),
 )
-_LINE = (
-    sa_select(
-        _TICKET.c.id,
-        _TICKET.c.number,
-        _TICKET.c.service,
-        _TICKET.c.priority,
-        _TICKET.c.enqueued_at,
-        _TICKET.c.priority_from,
-        _TICKET.c.target_counter,
-    )
-    .where(*_LINE_WHERE)
-    .limit(MAX_PLAYED)
-)
+_LINE = sa_select(*LINE_COLUMNS).where(*_LINE_WHERE).limit(MAX_PLAYED)
 
 
 def _line_params(branch: BranchSettings, now: datetime) -> dict[str, Any]:

@@ -3,7 +3,7 @@ branch built from its config."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +77,35 @@ def waiting_tickets(
     return list(session.exec(select(Ticket).where(*_waiting_where(branch, now, service, counter))))
 
 
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+# What the rules read of a waiting ticket, in ordering.Waiting's order.
+LINE_COLUMNS = (
+    _TICKET.c.id,
+    _TICKET.c.number,
+    _TICKET.c.service,
+    _TICKET.c.priority,
+    _TICKET.c.enqueued_at,
+    _TICKET.c.priority_from,
+    _TICKET.c.target_counter,
+)
+
+
+def as_waiting_rows(rows: Iterable[Any]) -> list[ordering.Waiting]:
+    """Rows of LINE_COLUMNS as the rules' Waiting values."""
+    return [
+        ordering.Waiting(
+            id=id_,
+            number=num,
+            service=svc,
+            priority=prio,
+            enqueued_at=enq,
+            priority_from=prio_from,
+            target_counter=target,
+        )
+        for id_, num, svc, prio, enq, prio_from, target in rows
+    ]
+
+
 def waiting_in_line(
     session: Session,
     branch: BranchSettings,
@@ -88,27 +117,8 @@ def waiting_in_line(
     """Like waiting_tickets, but only the columns the rules read: on the hot paths
     (issue, call-next) building full ORM rows for a long queue cost more than the
     rest of the request."""
-    query = sa_select(
-        col(Ticket.id),
-        col(Ticket.number),
-        col(Ticket.service),
-        col(Ticket.priority),
-        col(Ticket.enqueued_at),
-        col(Ticket.priority_from),
-        col(Ticket.target_counter),
-    ).where(*_waiting_where(branch, now, service, counter))
-    return [
-        ordering.Waiting(
-            id=id_,
-            number=num,
-            service=svc,
-            priority=prio,
-            enqueued_at=enq,
-            priority_from=prio_from,
-            target_counter=target,
-        )
-        for id_, num, svc, prio, enq, prio_from, target in session.execute(query).all()
-    ]
+    query = sa_select(*LINE_COLUMNS).where(*_waiting_where(branch, now, service, counter))
+    return as_waiting_rows(session.execute(query).all())
 
 
 # The first tickets of each group a counter may call are enough to choose from: within
@@ -117,16 +127,6 @@ def waiting_in_line(
 # takes the oldest first, strict is FIFO). Appointments can rank as normal for a while
 # (priority_from), so their groups are read whole; so are tickets sent to the counter.
 HEADS_PER_GROUP = 10
-_TICKET = Ticket.__table__  # type: ignore[attr-defined]
-_LINE_COLUMNS = [
-    _TICKET.c.id,
-    _TICKET.c.number,
-    _TICKET.c.service,
-    _TICKET.c.priority,
-    _TICKET.c.enqueued_at,
-    _TICKET.c.priority_from,
-    _TICKET.c.target_counter,
-]
 _heads: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
@@ -143,7 +143,7 @@ def _heads_statement(services: tuple[str, ...], priorities: tuple[str, ...]) -> 
     for service in services:
         for priority in priorities:
             part = (
-                sa_select(*_LINE_COLUMNS)
+                sa_select(*LINE_COLUMNS)
                 .where(*today, _TICKET.c.service == service, _TICKET.c.priority == priority)
                 .where(_TICKET.c.target_counter.is_(None))
                 .order_by(_TICKET.c.enqueued_at, _TICKET.c.number)
@@ -152,7 +152,7 @@ def _heads_statement(services: tuple[str, ...], priorities: tuple[str, ...]) -> 
                 part = part.limit(HEADS_PER_GROUP)
             parts.append(sa_select(part.subquery()))
     parts.append(
-        sa_select(*_LINE_COLUMNS).where(*today, _TICKET.c.target_counter == bindparam("counter"))
+        sa_select(*LINE_COLUMNS).where(*today, _TICKET.c.target_counter == bindparam("counter"))
     )
     statement = _heads[(services, priorities)] = union_all(*parts)
     return statement
@@ -172,17 +172,4 @@ def heads_of_line(
     priorities = tuple(p.code for p in branch.all_priorities())
     statement = _heads_statement(tuple(services), priorities)
     params = {"branch": branch.code, "day": business_day(branch, now), "counter": counter}
-    return [
-        ordering.Waiting(
-            id=id_,
-            number=num,
-            service=svc,
-            priority=prio,
-            enqueued_at=enq,
-            priority_from=prio_from,
-            target_counter=target,
-        )
-        for id_, num, svc, prio, enq, prio_from, target in connection_of(session).execute(
-            statement, params
-        )
-    ]
+    return as_waiting_rows(connection_of(session).execute(statement, params))

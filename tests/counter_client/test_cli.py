@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -210,54 +211,69 @@ def test_keypad_through_a_pipe(server: LiveServer) -> None:
     assert f"[counter 1 open] {later} called · waiting 0 · served today 1" in out
 
 
-def test_keypad_in_raw_mode_on_a_terminal(server: LiveServer) -> None:
-    """On a TTY keys are read one at a time, without Enter, as a USB keypad sends them."""
-    import pty
-    import select
-    import signal
-    import time
+class KeypadTerminal:
+    """`lobbyq counter ... keypad` on a real terminal (a pty) at counter 4, signed in
+    as teller4: `press` sends key bytes as a USB keypad does, `until` waits for text."""
 
-    number = issue(server, "C")
-    with server.client("teller4") as api:
-        assert api.post("/branches/b1/counters/4/open").status_code == 200
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: lobbyq on the terminal
-        os.execve(
-            LOBBYQ, [LOBBYQ, "counter", *as_user(server, "teller4", "4"), "keypad"], CLEAN_ENV
-        )
-    seen = b""
+    def __init__(self, server: LiveServer) -> None:
+        import pty
 
-    def until(text: str, timeout: float = 60) -> None:
-        nonlocal seen
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: lobbyq on the terminal
+            os.execve(
+                LOBBYQ, [LOBBYQ, "counter", *as_user(server, "teller4", "4"), "keypad"], CLEAN_ENV
+            )
+        self.seen = b""
+
+    def press(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def until(self, text: str, timeout: float = 60) -> None:
+        import select
+
         deadline = time.monotonic() + timeout
-        while text.encode() not in seen:
-            assert time.monotonic() < deadline, f"{text!r} not shown; got {seen.decode()!r}"
-            if select.select([fd], [], [], 0.2)[0]:
+        while text.encode() not in self.seen:
+            assert time.monotonic() < deadline, f"{text!r} not shown; got {self.seen.decode()!r}"
+            if select.select([self.fd], [], [], 0.2)[0]:
                 try:
-                    seen += os.read(fd, 4096)
+                    self.seen += os.read(self.fd, 4096)
                 except OSError:
                     break
 
-    try:
-        until("[counter 4 open]")
-        os.write(fd, b"+")
-        until(f"{number} called at counter 4")
-        os.write(fd, b"7\x7f")  # typed, then cleared
-        until("(cleared)")
-        os.write(fd, b"/")
-        until(f"{number} completed at counter 4")
-        os.write(fd, b"q")
-        until("bye")
-    finally:
+    def finish(self) -> int:
+        """Wait for the program to end (killing it after 20 s); its exit code."""
+        import signal
+
         deadline = time.monotonic() + 20
-        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        while (done := os.waitpid(self.pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         if done[0] == 0:
-            os.kill(pid, signal.SIGKILL)
-            done = os.waitpid(pid, 0)
-        os.close(fd)
-    assert os.waitstatus_to_exitcode(done[1]) == 0
-    assert b"\r\n" in seen  # raw mode: the program writes its own carriage returns
+            os.kill(self.pid, signal.SIGKILL)
+            done = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(done[1])
+
+
+def test_keypad_in_raw_mode_on_a_terminal(server: LiveServer) -> None:
+    """On a TTY keys are read one at a time, without Enter, as a USB keypad sends them."""
+    number = issue(server, "C")
+    with server.client("teller4") as api:
+        assert api.post("/branches/b1/counters/4/open").status_code == 200
+    term = KeypadTerminal(server)
+    try:
+        term.until("[counter 4 open]")
+        term.press(b"+")
+        term.until(f"{number} called at counter 4")
+        term.press(b"7\x7f")  # typed, then cleared
+        term.until("(cleared)")
+        term.press(b"/")
+        term.until(f"{number} completed at counter 4")
+        term.press(b"q")
+        term.until("bye")
+    finally:
+        code = term.finish()
+    assert code == 0
+    assert b"\r\n" in term.seen  # raw mode: the program writes its own carriage returns
 
 
 def transfer_list(number: str, counter_names: dict[str, str]) -> list[str]:
@@ -312,57 +328,29 @@ def test_keypad_transfer_key_through_a_pipe(server: LiveServer) -> None:
 
 def test_keypad_transfer_key_on_a_terminal(server: LiveServer) -> None:
     """Raw mode: Tab then one digit, as a USB keypad sends them; F6 as on the teller page."""
-    import pty
-    import select
-    import signal
-    import time
-
     first = issue(server, "C")
     second = issue(server, "C")
     with server.client("teller4") as api:
         assert api.post("/branches/b1/counters/4/open").status_code == 200
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: lobbyq on the terminal
-        os.execve(
-            LOBBYQ, [LOBBYQ, "counter", *as_user(server, "teller4", "4"), "keypad"], CLEAN_ENV
-        )
-    seen = b""
-
-    def until(text: str, timeout: float = 60) -> None:
-        nonlocal seen
-        deadline = time.monotonic() + timeout
-        while text.encode() not in seen:
-            assert time.monotonic() < deadline, f"{text!r} not shown; got {seen.decode()!r}"
-            if select.select([fd], [], [], 0.2)[0]:
-                try:
-                    seen += os.read(fd, 4096)
-                except OSError:
-                    break
-
+    term = KeypadTerminal(server)
     try:
-        until("[counter 4 open]")
-        os.write(fd, b"+")
-        until(f"{first} called at counter 4")
-        os.write(fd, b"\t")
-        until(f"transfer {first} to: press 1-5")
-        until("  1  service A · 个人现金 Cash\r\n")
-        os.write(fd, b"1")
-        until(f"{first} transferred to A · waiting again, place kept")
-        os.write(fd, b"+")
-        until(f"{second} called at counter 4")
-        os.write(fd, b"\x1b[17~3")  # F6, then 3: counter 1, without waiting for the list
-        until(f"{second} transferred to counter:1 · waiting again, place kept")
-        os.write(fd, b"q")
-        until("bye")
+        term.until("[counter 4 open]")
+        term.press(b"+")
+        term.until(f"{first} called at counter 4")
+        term.press(b"\t")
+        term.until(f"transfer {first} to: press 1-5")
+        term.until("  1  service A · 个人现金 Cash\r\n")
+        term.press(b"1")
+        term.until(f"{first} transferred to A · waiting again, place kept")
+        term.press(b"+")
+        term.until(f"{second} called at counter 4")
+        term.press(b"\x1b[17~3")  # F6, then 3: counter 1, without waiting for the list
+        term.until(f"{second} transferred to counter:1 · waiting again, place kept")
+        term.press(b"q")
+        term.until("bye")
     finally:
-        deadline = time.monotonic() + 20
-        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if done[0] == 0:
-            os.kill(pid, signal.SIGKILL)
-            done = os.waitpid(pid, 0)
-        os.close(fd)
-    assert os.waitstatus_to_exitcode(done[1]) == 0
+        code = term.finish()
+    assert code == 0
     with server.client("teller1") as api:
         summary = api.get("/branches/b1/counters/1/summary").json()
     # first went to service A, second to counter 1: both now wait for counter 1

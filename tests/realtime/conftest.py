@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
-from server.app import create_app
 from server.config import AppConfig
 from server.realtime.fanout import FANOUT_WS
 from tests.support import LiveServer
@@ -28,32 +24,8 @@ class FanoutLiveServer(LiveServer):
 
     deflate: bool = False
 
-    def start(self) -> LiveServer:
-        kwargs: dict[str, Any] = {}
-        if self.clock is not None:
-            kwargs["clock"] = self.clock
-        app = create_app(self.config, **kwargs)
-        self.store = app.state.store
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="on",
-            ws=FANOUT_WS,
-            ws_per_message_deflate=self.deflate,
-        )
-        self._server = server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
+    def uvicorn_options(self) -> dict[str, Any]:
+        return {"ws": FANOUT_WS, "ws_per_message_deflate": self.deflate}
 
 
 @pytest.fixture(params=["uvicorn", "fanout"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,51 +36,52 @@ def statuses(*attempts: tuple[LiveServer, str, str]) -> list[int]:
 
 
 class TestTwoProcessesSharingRedis:
-    def test_the_limit_holds_once_not_per_process(
+    @pytest.fixture
+    def pair(
         self, database_url: str, tmp_path: Path, redis_url: str
-    ) -> None:
+    ) -> Iterator[tuple[LiveServer, LiveServer]]:
+        """Two servers on one database and one Redis, 3 failed logins a minute."""
         config = with_server(
             make_config(database_url, tmp_path / "data"),
             redis_url=redis_url,
             login_attempts_per_minute=3,
         )
         with live_server(config) as a, live_server(config) as b:
-            wrong = "not-the-password"
-            assert statuses(
-                (a, "teller1", wrong), (b, "teller1", wrong), (a, "teller1", wrong)
-            ) == [
-                401,
-                401,
-                401,
-            ]
-            # Three failures in all, though each process saw fewer than three.
-            refused = login(b, "teller1", wrong)
-            assert refused.status_code == 429
-            assert refused.json() == {
-                "error": {
-                    "code": "login_rate_limited",
-                    "message": "too many failed logins; wait a minute",
-                }
+            yield a, b
+
+    def test_the_limit_holds_once_not_per_process(
+        self, pair: tuple[LiveServer, LiveServer]
+    ) -> None:
+        a, b = pair
+        wrong = "not-the-password"
+        assert statuses((a, "teller1", wrong), (b, "teller1", wrong), (a, "teller1", wrong)) == [
+            401,
+            401,
+            401,
+        ]
+        # Three failures in all, though each process saw fewer than three.
+        refused = login(b, "teller1", wrong)
+        assert refused.status_code == 429
+        assert refused.json() == {
+            "error": {
+                "code": "login_rate_limited",
+                "message": "too many failed logins; wait a minute",
             }
-            assert login(a, "teller1", PASSWORDS["teller1"]).status_code == 429  # even right
-            # Another username is not held back by teller1's guesser.
-            assert login(b, "teller2", PASSWORDS["teller2"]).status_code == 200
+        }
+        assert login(a, "teller1", PASSWORDS["teller1"]).status_code == 429  # even right
+        # Another username is not held back by teller1's guesser.
+        assert login(b, "teller2", PASSWORDS["teller2"]).status_code == 200
 
     def test_a_success_on_one_process_clears_the_count_for_all(
-        self, database_url: str, tmp_path: Path, redis_url: str
+        self, pair: tuple[LiveServer, LiveServer]
     ) -> None:
-        config = with_server(
-            make_config(database_url, tmp_path / "data"),
-            redis_url=redis_url,
-            login_attempts_per_minute=3,
-        )
-        with live_server(config) as a, live_server(config) as b:
-            wrong = "typo"
-            assert statuses((a, "teller3", wrong), (a, "teller3", wrong)) == [401, 401]
-            assert login(b, "teller3", PASSWORDS["teller3"]).status_code == 200
-            # The count starts again: two more typos on process a are still plain 401s.
-            assert statuses((a, "teller3", wrong), (a, "teller3", wrong)) == [401, 401]
-            assert statuses((b, "teller3", wrong), (a, "teller3", wrong)) == [401, 429]
+        a, b = pair
+        wrong = "typo"
+        assert statuses((a, "teller3", wrong), (a, "teller3", wrong)) == [401, 401]
+        assert login(b, "teller3", PASSWORDS["teller3"]).status_code == 200
+        # The count starts again: two more typos on process a are still plain 401s.
+        assert statuses((a, "teller3", wrong), (a, "teller3", wrong)) == [401, 401]
+        assert statuses((b, "teller3", wrong), (a, "teller3", wrong)) == [401, 429]
 
 
 class TestLimiterOnRedis:

@@ -39,7 +39,7 @@ def page_settings(branch: BranchSettings) -> dict[str, Any]:
         "priorities": [
             {
                 "code": p.code,
-                "name": p.name.model_dump() if p.name else {"zh": p.code, "en": p.code},
+                "name": p.shown_name(),
             }
             for p in branch.all_priorities()
         ],
@@ -47,9 +47,7 @@ def page_settings(branch: BranchSettings) -> dict[str, Any]:
             {
                 "number": c.number,
                 "services": list(c.services),
-                "name": c.name.model_dump()
-                if c.name
-                else {"zh": f"{c.number}号窗口", "en": f"Counter {c.number}"},
+                "name": c.shown_name(),
             }
             for c in branch.counters
         ],

@@ -36,10 +36,7 @@ synth_factory: Callable[[], VoiceSynth] = Pyttsx3Synth
 
 def counter_name(branch: BranchSettings, number: str) -> dict[str, str]:
     """The counter's name as the server stores it (see server/bootstrap.py)."""
-    settings = branch.counter(number)
-    if settings is not None and settings.name is not None:
-        return settings.name.model_dump()
-    return {"zh": f"{number}号窗口", "en": f"Counter {number}"}
+    return branch.counter_name(number)
 
 
 def _voice_key(voice: VoiceSettings) -> tuple[object, ...]:

@@ -57,12 +57,11 @@ def sync_config(session: Session, config: AppConfig) -> None:
             for c in session.exec(select(Counter).where(Counter.branch == settings.code))
         }
         for counter in settings.counters:
-            name = counter.name
             row_c = counters.get(counter.number) or Counter(
                 branch=settings.code, number=counter.number, name_zh="", name_en=""
             )
-            row_c.name_zh = name.zh if name else f"{counter.number}号窗口"
-            row_c.name_en = name.en if name else f"Counter {counter.number}"
+            shown = counter.shown_name()
+            row_c.name_zh, row_c.name_en = shown["zh"], shown["en"]
             row_c.services = list(counter.services)
             session.add(row_c)
 

@@ -118,11 +118,24 @@ class PrioritySettings(Strict):
     prefix: str = Field(default="", pattern=r"^[A-Z]{0,2}$")
     name: Name | None = None
 
+    def shown_name(self) -> dict[str, str]:
+        """{zh, en} as pages, exports and the teller summary show it."""
+        return self.name.model_dump() if self.name else {"zh": self.code, "en": self.code}
+
+
+def default_counter_name(number: str) -> dict[str, str]:
+    """A counter without a configured name: "3号窗口" / "Counter 3"."""
+    return {"zh": f"{number}号窗口", "en": f"Counter {number}"}
+
 
 class CounterSettings(Strict):
     number: str = Field(pattern=CODE)
     services: list[str] = Field(min_length=1)
     name: Name | None = None
+
+    def shown_name(self) -> dict[str, str]:
+        """{zh, en} as the TV, the voice, pages and exports say it."""
+        return self.name.model_dump() if self.name else default_counter_name(self.number)
 
 
 class KioskSettings(Strict):
@@ -287,6 +300,14 @@ class BranchSettings(Strict):
 
     def counter(self, number: str) -> CounterSettings | None:
         return next((c for c in self.counters if c.number == number), None)
+
+    def priority(self, code: str) -> PrioritySettings | None:
+        return next((p for p in self.all_priorities() if p.code == code), None)
+
+    def counter_name(self, number: str) -> dict[str, str]:
+        """A counter's shown {zh, en} name, also for one no longer configured."""
+        counter = self.counter(number)
+        return counter.shown_name() if counter else default_counter_name(number)
 
 
 class AppConfig(Strict):

@@ -38,9 +38,9 @@ def _names(branch: BranchSettings, kind: str, code: str) -> dict[str, str]:
         if service is not None:
             return service.name.model_dump()
     else:
-        for priority in branch.all_priorities():
-            if priority.code == code and priority.name is not None:
-                return priority.name.model_dump()
+        priority = branch.priority(code)
+        if priority is not None:
+            return priority.shown_name()
     return {"zh": code, "en": code}
 
 

@@ -367,18 +367,13 @@ def name_of(
         service = branch.service(str(key))
         return service.name.model_dump() if service else {"zh": str(key), "en": str(key)}
     if group_by == "counter":
-        counter = branch.counter(str(key))
-        if counter is not None and counter.name is not None:
-            return counter.name.model_dump()
-        return {"zh": f"{key}号窗口", "en": f"Counter {key}"}
+        return branch.counter_name(str(key))
     if group_by == "teller":
         shown = tellers.get(str(key)) or str(key)
         return {"zh": shown, "en": shown}
     if group_by == "priority":
-        for priority in branch.all_priorities():
-            if priority.code == key and priority.name is not None:
-                return priority.name.model_dump()
-        return {"zh": str(key), "en": str(key)}
+        priority = branch.priority(str(key))
+        return priority.shown_name() if priority else {"zh": str(key), "en": str(key)}
     if group_by == "hour":
         hour = int(key)
         span = f"{hour:02d}:00–{(hour + 1) % 24:02d}:00"

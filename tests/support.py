@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -20,6 +22,16 @@ import uvicorn
 from server.app import create_app
 from server.config import AppConfig, parse_config
 from server.store import Store
+
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+    """asyncio.run on a thread of its own: the Playwright fixtures (sync API) keep an
+    event loop running on the main thread of a test worker, where asyncio.run fails."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=timeout)
+
 
 PASSWORDS = {
     "admin": "admin-pass-1",

@@ -3,7 +3,6 @@ the live server."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 
 from counter_client.client import LobbyQAPIError, LobbyQClient, follow_branch, ws_url
 from tests.counter_client.conftest import DisplayFeed, issue
-from tests.support import DISPLAY_TOKEN, PASSWORDS, LiveServer
+from tests.support import DISPLAY_TOKEN, PASSWORDS, LiveServer, run_async
 
 
 def signed_in(server: LiveServer, username: str) -> LobbyQClient:
@@ -108,13 +107,13 @@ class TestFollower:
             return got
 
         first = issue(server, "A")
-        start = asyncio.run(take(1, None))
+        start = run_async(take(1, None))
         assert start[0]["type"] == "snapshot"
         seq = start[0]["seq"]
         assert first in [w["number"] for w in start[0]["data"]["services"][0]["waiting"]]
         # missed while away: the follower asks with since= and gets exactly those
         second, third = issue(server, "B"), issue(server, "C")
-        missed = asyncio.run(take(2, seq))
+        missed = run_async(take(2, seq))
         assert [(m["type"], m["data"]["number"]) for m in missed] == [
             ("ticket.issued", second),
             ("ticket.issued", third),
@@ -127,7 +126,7 @@ class TestFollower:
                 pass
 
         with pytest.raises(LobbyQAPIError) as refused:
-            asyncio.run(first())
+            run_async(first())
         assert refused.value.status == 401
 
 

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
 from server.events import Event
 from server.hub import MemoryHub, Subscription, create_hub
+from tests.support import run_async as run
 
 T = TypeVar("T")
 AT = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run on a thread of its own: the Playwright fixtures of other tests leave
-    an event loop running on the main thread."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result(timeout=30)
 
 
 def event(seq: int, branch: str = "b1") -> Event:

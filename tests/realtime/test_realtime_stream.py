@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
@@ -17,13 +15,9 @@ from server.events import EventType, record
 from server.hub import MemoryHub
 from server.realtime.stream import BranchStream, limits_for
 from server.store import Store
+from tests.support import run_async as run
 
 T = TypeVar("T")
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    with ThreadPoolExecutor(1) as pool:  # Playwright may hold the main thread's loop
-        return pool.submit(asyncio.run, coroutine).result(timeout=60)
 
 
 def make_store(config: AppConfig, queue_size: int = 256) -> Store:

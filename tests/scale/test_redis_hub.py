@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,24 +18,7 @@ from server.hub import create_hub
 from server.hub.base import Subscription
 from server.hub.redis import RedisHub, decode, encode, split_url
 from tests.support import live_server, make_config
-
-
-def run(coroutine: Coroutine[Any, Any, None]) -> None:
-    """asyncio.run in a thread of its own: the session's Playwright browser keeps an
-    event loop running in the main thread."""
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(coroutine)
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
+from tests.support import run_async as run
 
 
 def event(seq: int, branch: str = "b1", **data: object) -> Event:

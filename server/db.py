@@ -86,7 +86,7 @@ class Database:
         self._file_lock: _FileLock | None = None
         database = make_url(url).database if self.is_sqlite else None
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(parents=True, exist_ok=True)  # before the engines
             self._file_lock = _FileLock(Path(database + ".lock"))
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, begin="BEGIN")
@@ -124,9 +124,6 @@ class Database:
 
 
 def _sqlite_engine(url: str, *, begin: str) -> Engine:
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},

@@ -32,10 +32,11 @@ def rules_for(branch: BranchSettings) -> ordering.Rules:
 
 
 def as_waiting(ticket: Ticket) -> ordering.Waiting:
+    """The rules' view of a ticket, written or not (one being issued has no id yet)."""
     enqueued = utc(ticket.enqueued_at)
-    assert enqueued is not None and ticket.id is not None
+    assert enqueued is not None
     return ordering.Waiting(
-        id=ticket.id,
+        id=ticket.id if ticket.id is not None else -1,
         number=ticket.number,
         service=ticket.service,
         priority=ticket.priority,

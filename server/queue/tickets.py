@@ -59,9 +59,9 @@ def text_only_announcement(
 
 
 def _priority(branch: BranchSettings, code: str) -> PrioritySettings:
-    for priority in branch.all_priorities():
-        if priority.code == code:
-            return priority
+    priority = branch.priority(code)
+    if priority is not None:
+        return priority
     known = ", ".join(p.code for p in branch.all_priorities())
     raise InvalidInput(f"unknown priority {code!r} (known: {known})", code="unknown_priority")
 
@@ -165,19 +165,6 @@ def _ahead_of_new_ticket(session: Session, ticket: Ticket) -> int:
     return int(connection_of(session).execute(_AHEAD_OF_NEW, params).scalar_one())
 
 
-def _waiting_of(ticket: Ticket) -> ordering.Waiting:
-    """The rules' view of a ticket, written or not (a new one has no id yet)."""
-    return ordering.Waiting(
-        id=ticket.id if ticket.id is not None else -1,
-        number=ticket.number,
-        service=ticket.service,
-        priority=ticket.priority,
-        enqueued_at=as_utc(ticket.enqueued_at),
-        priority_from=utc(ticket.priority_from),
-        target_counter=ticket.target_counter,
-    )
-
-
 def place_of(
     session: Session, branch: BranchSettings, ticket: Ticket, now: datetime, *, new: bool = False
 ) -> Place:
@@ -185,7 +172,7 @@ def place_of(
     written yet."""
     if ticket.status != TicketStatus.waiting:
         return Place(None, None)
-    me = _waiting_of(ticket)
+    me = as_waiting(ticket)
     if new and branch.ordering == "weighted" and ticket.target_counter is None:
         ahead = _ahead_of_new_ticket(session, ticket)
     else:

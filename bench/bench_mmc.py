@@ -61,22 +61,26 @@ def main() -> None:
         for c in (int(x) for x in args.counters.split(","))
         for load in (float(x) for x in args.loads.split(","))
     ]
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(one, plans))
     print(
         "| counters | load | service min | tickets | mean wait s (95 % CI) | Erlang C s "
         "| deviation | Erlang C inside the CI |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for r in results:
-        p = r.plan
-        expected = p.erlang_c_wait_s()
-        inside = abs(r.mean_wait_s - expected) <= r.half_width_s
-        print(
-            f"| {p.counters} | {p.load:.1f} | {p.service_min:.2f} | {r.tickets} "
-            f"| {r.mean_wait_s:.1f} ± {r.half_width_s:.1f} | {expected:.1f} "
-            f"| {r.deviation_pct:+.1f} % | {'yes' if inside else 'no'} |"
-        )
+    print("|---|---|---|---|---|---|---|---|", flush=True)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for r in pool.map(one, plans):
+            row(r)
+
+
+def row(r: MmcResult) -> None:
+    p = r.plan
+    expected = p.erlang_c_wait_s()
+    inside = abs(r.mean_wait_s - expected) <= r.half_width_s
+    print(
+        f"| {p.counters} | {p.load:.1f} | {p.service_min:.2f} | {r.tickets} "
+        f"| {r.mean_wait_s:.1f} ± {r.half_width_s:.1f} | {expected:.1f} "
+        f"| {r.deviation_pct:+.1f} % | {'yes' if inside else 'no'} |",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ STATIC = HERE / "static"
 ASSETS = {
     "dashboard.js": "text/javascript",
     "dashboard.css": "text/css",
+    "plan.js": "text/javascript",
     "chart.umd.min.js": "text/javascript",
 }
 templates = Jinja2Templates(directory=str(HERE / "templates"))

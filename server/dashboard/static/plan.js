@@ -1,0 +1,89 @@
+/* The staffing plan panel and the live advice (GET /plan, /plan/advice; server/plan).
+   Uses dashboard.js's helpers (el, getJSON, API, SERVICES). Text only via textContent. */
+"use strict";
+
+const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+function todayWeekday() {
+  const name = new Intl.DateTimeFormat("en-US", {timeZone: TZ, weekday: "short"}).format(new Date(serverNow()));
+  return name.slice(0, 3).toLowerCase();
+}
+
+async function refreshAdvice() {
+  const list = document.getElementById("advice");
+  let advice;
+  try {
+    advice = await getJSON(API + "/plan/advice");
+  } catch (error) {
+    list.replaceChildren(el("li", {class: "over"}, "建议暂不可用 · Advice unavailable: " + error.message));
+    return;
+  }
+  const items = advice.messages.map((m) =>
+    el("li", {class: m.kind === "open_more" ? "more" : "above", "data-kind": m.kind, "data-service": m.service},
+      m.zh, el("span", {class: "en"}, m.en)));
+  if (!items.length) {
+    items.push(el("li", {class: "ok"}, "到达人数与计划相符，窗口充足",
+      el("span", {class: "en"}, "Arrivals are in line with the plan; enough counters are open")));
+  }
+  list.replaceChildren(...items);
+  list.dataset.loaded = "1";
+}
+
+function pctCell(value, miss) {
+  return el("td", {class: "num" + (miss ? " miss" : "")}, value === undefined ? "–" : value.toFixed(1) + "%");
+}
+
+async function refreshPlan() {
+  const weekday = document.getElementById("plan-weekday").value;
+  const weeks = document.getElementById("plan-weeks").value || "4";
+  const note = document.getElementById("plan-note");
+  note.textContent = "计算中… · Planning…";
+  let plan;
+  try {
+    plan = await getJSON(`${API}/plan?weekday=${encodeURIComponent(weekday)}&weeks=${encodeURIComponent(weeks)}`);
+  } catch (error) {
+    note.textContent = "出错 · Error: " + error.message;
+    return;
+  }
+  const codes = Object.keys(plan.services);
+  note.textContent = `依据 ${plan.days.length} 天历史 · from ${plan.days.length} day(s): ${plan.days.join(", ") || "—"}`;
+  const figures = document.getElementById("plan-figures");
+  const head = el("tr", {}, el("th", {}, "预测（模拟一周） Predicted (a week played)"),
+    ...codes.map((c) => el("th", {class: "num"}, `${c} ${plan.services[c].zh}`)),
+    el("th", {class: "num"}, "窗口·小时 Counter-hours"), el("th", {}, "优先客户超目标 Priority p90 over target"));
+  const rows = [["current", "现行排班 Current rota"], ["suggested", "建议排班 Suggested rota"]].map(([key, label]) => {
+    const f = plan[key];
+    const late = f.priority_p90.filter((p) => p.customers >= 5 && p.wait_p90_s > p.target_s)
+      .map((p) => `${p.priority} ${p.service} ${minutes(p.wait_p90_s)}`);
+    return el("tr", {"data-rota": key}, el("td", {}, label),
+      ...codes.map((c) => pctCell(f.within_target_pct[c], f.within_target_pct[c] < 100 * plan.share)),
+      el("td", {class: "num"}, f.counter_hours), el("td", {}, late.join("; ") || "—"));
+  });
+  figures.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+  const slots = document.getElementById("plan-slots");
+  const slotHead = el("tr", {}, el("th", {}, "时段 Slot"),
+    ...codes.map((c) => el("th", {class: "num"}, `${c} 到达/时 arr./h`)),
+    el("th", {class: "num"}, "开窗口 Open"), el("th", {}, "各窗口业务 Rota (counter: services)"));
+  const slotRows = plan.slots.map((s) => el("tr", {},
+    el("td", {}, s.slot),
+    ...codes.map((c) => el("td", {class: "num"}, (s.arrivals_per_hour[c] || 0).toFixed(1))),
+    el("td", {class: "num"}, s.counters),
+    el("td", {class: "rota"}, Object.entries(s.rota).map(([n, sv]) => `${n}: ${sv.join("/")}`).join("  "))));
+  slots.replaceChildren(el("thead", {}, slotHead), el("tbody", {}, ...slotRows));
+  figures.dataset.loaded = "1";
+}
+
+function startPlan() {
+  const select = document.getElementById("plan-weekday");
+  const today = todayWeekday();
+  if (WEEKDAYS.includes(today)) select.value = today;
+  document.getElementById("plan-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    refreshPlan();
+  });
+  refreshAdvice();
+  refreshPlan();
+  setInterval(refreshAdvice, 60000);
+}
+
+startPlan();

@@ -45,8 +45,10 @@ HISTORY_DAYS = 7
 HISTORY_ROWS = 800
 REFRESH_S = 600.0
 
-# (low, median, high) of r per group, measured on the simulated demo days of
-# bench/bench_wait_range.py (no history); the record replaces them as it grows.
+# (low, median, high) of r per group: starting values (set from the spread the
+# docs/statistics.md analysis found: about +-50 % for one customer's service time,
+# narrower for longer promises), NOT yet fitted on bench/bench_wait_range.py's days;
+# the record replaces them as it grows (MIN_GROUP).
 PRIOR: tuple[tuple[float, float, float], ...] = (
     (0.45, 1.0, 3.4),
     (0.45, 1.0, 2.2),

@@ -36,8 +36,9 @@ from server.app import prepare_database  # noqa: E402
 from server.config import load_config  # noqa: E402
 from server.db import Database  # noqa: E402
 from server.models import Counter, CounterState, Ticket, TicketStatus  # noqa: E402
-from server.queue import tickets  # noqa: E402
+from server.queue import tickets, wait_range  # noqa: E402
 from server.queue.estimate import MAX_PLAYED, estimate_wait_s  # noqa: E402
+from server.queue.wait_range import estimate_with_range  # noqa: E402
 
 SIZES = (10, 100, 999, 1000, 1500)
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
@@ -134,6 +135,31 @@ def measure(
     return per_call, floor, statements, ahead, first
 
 
+def measure_range(db: Database, branch: Any, calls: int) -> tuple[float, float, float]:
+    """What the range adds to an issue: estimate_with_range (the raw estimate, then the
+    calibrated point and range) against estimate_wait_s alone, alternated in the same
+    session (medians, ms); and one read of the record (done every REFRESH_S)."""
+    service = branch.service("A")
+    with db.read() as session:
+        ahead = len(
+            session.exec(select(Ticket.id).where(Ticket.status == TicketStatus.waiting)).all()
+        )
+        estimate_with_range(session, branch, service, ahead, now=NOW)
+        bare, ranged = [], []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            estimate_wait_s(session, branch, service, ahead, now=NOW)
+            t1 = time.perf_counter()
+            estimate_with_range(session, branch, service, ahead, now=NOW)
+            t2 = time.perf_counter()
+            bare.append((t1 - t0) * 1000)
+            ranged.append((t2 - t1) * 1000)
+        t0 = time.perf_counter()
+        wait_range.calibrate(wait_range.read_record(session, branch, NOW))
+        refresh = (time.perf_counter() - t0) * 1000
+    return statistics.median(bare), statistics.median(ranged), refresh
+
+
 def p90(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, int(len(ordered) * 0.9 + 0.999999) - 1)]
@@ -148,12 +174,15 @@ def main() -> None:
         f"{'waiting':>8} {'played':>7} {'SQL/call':>8} {'median ms':>10} {'p90 ms':>8} "
         f"{'floor SELECT 1 ms':>18} {'x floor':>8} {'first call ms':>14}"
     )
+    ranges: list[tuple[int, float, float, float]] = []
+    range_costs: dict[int, tuple[float, float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="lobbyq-bench-estimate-") as tmp:
         for size in SIZES:
             db, branch = setup(Path(tmp), size)
             try:
                 calls = args.calls if size <= 100 else max(20, args.calls // 10)
                 per_call, floor, statements, waiting, first = measure(db, branch, calls)
+                range_costs[size] = measure_range(db, branch, calls)
             finally:
                 db.dispose()
             median, base = statistics.median(per_call), statistics.median(floor)
@@ -162,6 +191,11 @@ def main() -> None:
                 f"{waiting:>8} {played:>7} {statements:>8} {median:>10.3f} {p90(per_call):>8.3f} "
                 f"{base:>18.4f} {median / base:>8.0f} {first:>14.2f}"
             )
+            ranges.append((waiting, *range_costs[size]))
+    print("\nthe range on top (server/queue/wait_range.py), medians in ms")
+    print(f"{'waiting':>8} {'estimate':>9} {'+ range':>9} {'range adds':>11} {'record read':>12}")
+    for waiting, bare, ranged, refresh in ranges:
+        print(f"{waiting:>8} {bare:>9.3f} {ranged:>9.3f} {ranged - bare:>11.3f} {refresh:>12.2f}")
 
 
 if __name__ == "__main__":

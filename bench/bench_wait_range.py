@@ -44,6 +44,7 @@ from server.config import AppConfig, BranchSettings, load_config  # noqa: E402
 from server.dashboard.simulator import DayPlan, simulate_day  # noqa: E402
 from server.db import Database  # noqa: E402
 from server.models import TicketEvent  # noqa: E402
+from server.queue import wait_range  # noqa: E402
 from server.stats.compute import DateRange, load_facts, percentile  # noqa: E402
 
 DAY = date(2026, 6, 1)  # a Monday
@@ -96,12 +97,14 @@ def history_db(name: str, folder: Path) -> Path:
     return folder / f"{name}-history.db"
 
 
-def rows_of(config: AppConfig, branch: BranchSettings) -> list[dict[str, Any]]:
+def rows_of(
+    config: AppConfig, branch: BranchSettings, first: date = DAY, days: int = 1
+) -> list[dict[str, Any]]:
     db = Database(config.server.database_url)
     try:
-        begin = datetime.combine(DAY, time(0), tzinfo=branch.zone)
+        begin = datetime.combine(first, time(0), tzinfo=branch.zone)
         with db.read() as session:
-            facts = load_facts(session, branch, DateRange(begin, begin + timedelta(days=1)))
+            facts = load_facts(session, branch, DateRange(begin, begin + timedelta(days=days)))
             issued = session.exec(
                 select(TicketEvent.ticket_id, TicketEvent.data).where(
                     TicketEvent.branch == branch.code,
@@ -178,6 +181,45 @@ def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def replay(days: list[dict[str, Any]], folder: Path) -> list[dict[str, Any]]:
+    """The promises as wait_range makes them, recomputed from each ticket's raw
+    estimate and the record known at its issue (the history days' tickets and the
+    day's tickets called by then, refreshed every REFRESH_S), for days simulated
+    before the calibration changed (the range does not change the queue)."""
+    history: dict[str, list[dict[str, Any]]] = {}
+    out = []
+    for day in days:
+        name = day["shape"]
+        past: list[dict[str, Any]] = []
+        if day["history"] == "week":
+            if name not in history:
+                config = load_config(config_at(SHAPES[name], folder, f"{name}-history"))
+                first = DAY - timedelta(days=len(HISTORY_SEEDS))
+                history[name] = rows_of(config, config.branches[0], first, len(HISTORY_SEEDS))
+            past = history[name]
+        rows = sorted(day["rows"], key=lambda r: r["at"])
+        called = sorted(
+            (datetime.fromisoformat(r["at"]) + timedelta(seconds=r["wait"]), r)
+            for r in [*past, *rows]
+        )
+        calibration, read_at = None, None
+        replayed = []
+        for r in rows:
+            now = datetime.fromisoformat(r["at"])
+            if read_at is None or (now - read_at).total_seconds() >= wait_range.REFRESH_S:
+                known = [x for at, x in called if at <= now][-wait_range.HISTORY_ROWS :]
+                calibration = wait_range.calibrate(
+                    wait_range.Observed(float(x["raw"]), x["wait"], x["service"], x["priority"])
+                    for x in known
+                )
+                read_at = now
+            assert calibration is not None
+            promise = calibration.apply(float(r["raw"]), r["service"], r["priority"])
+            replayed.append({**r, "estimate": promise.point, "range": list(promise.pair)})
+        out.append({**day, "rows": replayed})
+    return out
+
+
 def seeds_of(text: str) -> list[int]:
     if "-" in text:
         low, high = text.split("-")
@@ -192,7 +234,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--folder", default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--dump", default=None)
+    parser.add_argument(
+        "--replay", default=None, help="a --dump of earlier days: recompute the promises"
+    )
     args = parser.parse_args()
+    if args.replay:
+        days = json.loads(Path(args.replay).read_text(encoding="utf-8"))
+        names = [n for n in args.shapes.split(",") if any(d["shape"] == n for d in days)]
+        print_table(replay(days, Path(args.folder)), names)
+        return
     names = args.shapes.split(",")
     seeds = seeds_of(args.seeds)
     folder = Path(args.folder or tempfile.mkdtemp(prefix="lobbyq-range-"))

@@ -34,10 +34,10 @@ from server.queue import ordering
 from server.queue.calendar import business_day
 from server.queue.estimate import estimate_wait_s
 
-K_S = 60.0  # added to both sides of the ratio: a 0 s estimate still has a spread
+K_S = 30.0  # added to both sides of the ratio: a 0 s estimate still has a spread
 # Groups by the raw estimate (seconds): a long promise is relatively surer.
 BOUNDS = (90.0, 300.0, 900.0)
-LOW_Q, HIGH_Q = 0.10, 0.90
+LOW_Q, HIGH_Q = 0.12, 0.88
 MIN_GROUP = 40  # tickets of a group before its own record outweighs the prior
 MIN_CLASS = 25  # tickets of a service or class before its own correction applies
 CLASS_LIMITS = (0.6, 1.6)  # a class correction stays within these factors

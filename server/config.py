@@ -4,6 +4,7 @@ message naming the key and why (see `load_config`)."""
 from __future__ import annotations
 
 import csv
+import ipaddress
 import re
 import tomllib
 from datetime import date, time
@@ -12,6 +13,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from server.keys import weak_key_reason
 
 CODE = r"^[A-Za-z0-9_-]{1,32}$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -57,18 +60,40 @@ def parse_span(value: str) -> tuple[time, time] | None:
 class ServerSettings(Strict):
     database_url: str = "sqlite:///data/lobbyq.db"
     redis_url: str = ""
-    secret_key: str = Field(default="change-me", min_length=8)
+    # Empty or the demo's value: a random key is generated in data_dir (server/keys.py).
+    secret_key: str = ""
     data_dir: str = "data"
     base_url: str = ""  # public address used in QR codes; empty: taken from the request
     token_ttl_hours: float = Field(default=12, gt=0)
     login_attempts_per_minute: int = Field(default=10, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Security (docs/security.md): failed logins per address across all accounts per
+    # minute; proxies (IPs or networks) whose X-Forwarded-For/-Proto are believed; host
+    # names absolute addresses may use when base_url is empty.
+    login_failures_per_address_per_minute: int = Field(default=30, ge=1)
+    trusted_proxies: list[str] = []
+    allowed_hosts: list[str] = []
 
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_key(cls, value: str) -> str:
+        reason = weak_key_reason(value)
+        if reason:
+            raise ValueError(reason)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("redis_url")

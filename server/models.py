@@ -170,6 +170,9 @@ class User(SQLModel, table=True):
     role: Role = Role.teller
     display_name: str = ""
     active: bool = True
+    # Raised to end every token the user holds (logout, new password or role, disabled):
+    # a token carries the value it was issued with (server/auth.py).
+    token_version: int = 0
 
 
 class Appointment(SQLModel, table=True):

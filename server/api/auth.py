@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlmodel import select
 
-from server.api.deps import SESSION_COOKIE, AnyPrincipal, StoreDep
+from server.api.deps import SESSION_COOKIE, AnyPrincipal, OptionalPrincipal, StoreDep
 from server.api.schemas import LoginIn, LoginOut
-from server.auth import verify_password
+from server.auth import end_sessions, verify_password
 from server.errors import NotAuthenticated
 from server.models import User
 
@@ -27,7 +27,7 @@ def login(body: LoginIn, request: Request, response: Response, store: StoreDep) 
         store.login_limiter.failed(client, body.username)
         raise NotAuthenticated("wrong username or password", code="bad_credentials")
     store.login_limiter.succeeded(client, body.username)
-    token = store.tokens.issue(user.username, str(user.role))
+    token = store.tokens.issue(user.username, str(user.role), user.token_version)
     response.set_cookie(
         SESSION_COOKIE, token, max_age=store.tokens.ttl_s, httponly=True, samesite="strict"
     )
@@ -41,7 +41,14 @@ def login(body: LoginIn, request: Request, response: Response, store: StoreDep) 
 
 
 @router.post("/logout")
-def logout(response: Response) -> dict[str, bool]:
+def logout(
+    response: Response, store: StoreDep, principal: OptionalPrincipal
+) -> dict[str, bool]:
+    """Clear the cookie and end every token of the signed-in user, in every process
+    (a copied cookie or a token in another client stops working too)."""
+    if principal is not None and principal.is_staff:
+        with store.write() as session:
+            end_sessions(session, principal.name)
     response.delete_cookie(SESSION_COOKIE)
     return {"ok": True}
 

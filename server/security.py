@@ -23,9 +23,12 @@ import base64
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from fastapi import APIRouter
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -299,3 +302,17 @@ def install_security(app: Any, settings: ServerSettings) -> None:
     app.add_middleware(Guard, settings=settings)
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+
+
+router = APIRouter(include_in_schema=False)
+DEVICE_SETUP_JS = Path(__file__).resolve().parent / "static" / "device-setup.js"
+
+
+@router.get("/setup/device.js")
+def device_setup_script() -> Response:
+    """The script of the device set-up form on the kiosk's and the TV's refusal page."""
+    return Response(
+        DEVICE_SETUP_JS.read_bytes(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )

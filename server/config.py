@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from printers.escpos_render import RenderOptions
 from server.keys import weak_key_reason
 
 CODE = r"^[A-Za-z0-9_-]{1,32}$"
@@ -185,10 +186,21 @@ class PrinterSettings(Strict):
     serial_port: str = "/dev/ttyS0"
     baudrate: int = 19200
     profile: str = "TM-T88V"
-    chinese_mode: Literal["gb18030", "raster"] = "gb18030"
+    # None: gb18030 if the profile's model has a Chinese font, else raster (printers/README.md)
+    chinese_mode: Literal["gb18030", "raster"] | None = None
     timeout_s: float = Field(default=3, gt=0)
     # false for write-only printers that never answer a status query (printers/README.md)
     status_check: bool = True
+    width_dots: int | None = None  # paper width; None: the profile's
+    columns: int | None = None
+    chinese_charset: Literal["gb18030", "gbk"] = "gb18030"
+    chinese_code_system: int | None = Field(default=None, ge=0, le=255)  # FS C n
+
+    @model_validator(mode="after")
+    def _paper(self) -> PrinterSettings:
+        # printers/ owns the rules of its keys: a wrong width fails the load, not the first ticket.
+        RenderOptions(profile=self.profile, width_dots=self.width_dots, columns=self.columns)
+        return self
 
 
 class VoiceSettings(Strict):

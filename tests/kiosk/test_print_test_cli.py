@@ -30,6 +30,7 @@ driver = "network"
 host = "127.0.0.1"
 port = {good}
 timeout_s = 1
+profile = "TM-T88V-CN"  # Epson's China model: Chinese in the printer's own GB18030 font
 
 [[branches.printers]]
 id = "broken"

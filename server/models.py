@@ -114,6 +114,8 @@ class Ticket(SQLModel, table=True):
         ),
         # The latest completed tickets of a service (rolling mean service time).
         Index("ix_ticket_finished", "branch", "service", "status", "finished_at"),
+        # The wait range's record: the latest calls (migration 0009).
+        Index("ix_ticket_called", "branch", "called_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(unique=True, index=True, max_length=64)
@@ -142,6 +144,7 @@ class Ticket(SQLModel, table=True):
     lang: str = "zh"
     estimated_wait_s: int | None = None  # as promised at issue, to measure against
     people_ahead_at_issue: int | None = None
+    estimate_raw_s: int | None = None  # the played-forward estimate behind the promise (0009)
     rating: int | None = None
     comment: str | None = None
     source: str = ""  # kiosk id or staff username

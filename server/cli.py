@@ -97,18 +97,22 @@ def init_db(config: ConfigOption = None) -> None:
 @app.command("create-user")
 def create_user_command(
     username: str,
-    role: Annotated[str, typer.Option(help="teller | manager | admin")] = "teller",
+    role: Annotated[str, typer.Option(help="teller | manager | admin | regional ...")] = "teller",
     password: Annotated[
         str | None, typer.Option(help="password (asked for when not given)")
+    ] = None,
+    branches: Annotated[
+        str | None, typer.Option(help="regional: the branches it oversees, comma separated, or *")
     ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Create a user, or set an existing user's password and role."""
     from server.bootstrap import create_user
     from server.db import Database, migrate
+    from server.models import Role
 
-    if role not in ("teller", "manager", "admin"):
-        typer.echo("role must be teller, manager or admin", err=True)
+    if role not in {r.value for r in Role}:
+        typer.echo(f"role must be one of {', '.join(r.value for r in Role)}", err=True)
         raise typer.Exit(2)
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -119,7 +123,13 @@ def create_user_command(
     db = Database(settings.server.database_url)
     migrate(db.url)
     with db.write() as session:
-        create_user(session, username=username, password=password, role=role)
+        create_user(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            branches=[b.strip() for b in branches.split(",") if b.strip()] if branches else None,
+        )
     db.dispose()
     typer.echo(f"user {username} ({role}) saved")
 

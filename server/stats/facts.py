@@ -247,22 +247,45 @@ def seal_day(session: Session, branch: BranchSettings, day: date, now: datetime)
     )
     if tickets:
         connection.execute(insert(_FACT), [row_of(t, branch.code) for t in tickets])
-    rated = [t.rating for t in tickets if t.rating is not None]
-    rollup: dict[str, Any] = {
-        "branch": branch.code,
-        "day": day,
-        "sealed_at": utc(now),
-        "issued": len(tickets),
-        "served": sum(1 for t in tickets if t.outcome == "served"),
-        "no_show": sum(1 for t in tickets if t.outcome == "no_show"),
-        "cancelled": sum(1 for t in tickets if t.outcome == "cancelled"),
-        "called": sum(1 for t in tickets if t.first_call_at is not None),
-        "ratings": len(rated),
-        "satisfied": sum(1 for r in rated if r >= SATISFIED_FROM),
-    }
+    rollup = day_rollup(
+        branch.code,
+        day,
+        now,
+        ((t.outcome, t.first_call_at is not None, t.rating) for t in tickets),
+    )
     connection.execute(delete(_DAY).where(_DAY.c.branch == branch.code, _DAY.c.day == day))
     connection.execute(insert(_DAY), [rollup])
     return FactDay(**rollup)
+
+
+def day_rollup(
+    branch: str,
+    day: date,
+    now: datetime,
+    tickets: Iterable[tuple[str, bool, int | None]],
+) -> dict[str, Any]:
+    """A fact_day row from each ticket's (outcome, called, rating)."""
+    rollup: dict[str, Any] = {
+        "branch": branch,
+        "day": day,
+        "sealed_at": utc(now),
+        "issued": 0,
+        "served": 0,
+        "no_show": 0,
+        "cancelled": 0,
+        "called": 0,
+        "ratings": 0,
+        "satisfied": 0,
+    }
+    for outcome, called, rating in tickets:
+        rollup["issued"] += 1
+        if outcome in ("served", "no_show", "cancelled"):
+            rollup[outcome] += 1
+        rollup["called"] += called
+        if rating is not None:
+            rollup["ratings"] += 1
+            rollup["satisfied"] += rating >= SATISFIED_FROM
+    return rollup
 
 
 def seal_days(

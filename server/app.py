@@ -170,6 +170,7 @@ def create_app(
     from server.api import teller as teller_routes
     from server.customer import routes as customer_routes
     from server.dashboard import routes as dashboard_routes
+    from server.hq import routes as hq_routes
     from server.realtime import routes as realtime_routes
     from server.stats import routes as stats_routes
 
@@ -182,6 +183,7 @@ def create_app(
         display_routes,
         counter_routes,
         dashboard_routes,
+        hq_routes,
     ]
     # Each may define install(store), and async startup(store) / shutdown(store).
     for package in packages:

@@ -98,9 +98,12 @@ def init_db(config: ConfigOption = None) -> None:
 @app.command("create-user")
 def create_user_command(
     username: str,
-    role: Annotated[str, typer.Option(help="teller | manager | admin")] = "teller",
+    role: Annotated[str, typer.Option(help="teller | manager | admin | regional ...")] = "teller",
     password: Annotated[
         str | None, typer.Option(help="password (asked for when not given)")
+    ] = None,
+    branches: Annotated[
+        str | None, typer.Option(help="regional: the branches it oversees, comma separated, or *")
     ] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -121,7 +124,13 @@ def create_user_command(
     db = Database(settings.server.database_url)
     migrate(db.url)
     with db.write() as session:
-        create_user(session, username=username, password=password, role=role)
+        create_user(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            branches=[b.strip() for b in branches.split(",") if b.strip()] if branches else None,
+        )
     db.dispose()
     typer.echo(f"user {username} ({role}) saved")
 

@@ -110,8 +110,9 @@ class UserSettings(Strict):
     # Empty: a random password is generated at first start and written to
     # <data_dir>/initial-passwords.txt, so no default password exists anywhere.
     password: str = ""
-    role: Literal["teller", "manager", "admin"] = "teller"
+    role: Literal["teller", "manager", "admin", "regional"] = "teller"
     display_name: str = ""
+    branches: list[str] = Field(default_factory=list)  # regional: its branches ("*": all)
 
     @field_validator("password")
     @classmethod
@@ -360,6 +361,10 @@ class AppConfig(Strict):
         tokens = [k.token for b in self.branches for k in b.kiosks]
         tokens += [d.token for b in self.branches for d in b.displays]
         _unique("device tokens", tokens)
+        known = {b.code for b in self.branches} | {"*"}
+        for user in self.users:
+            if unknown := [code for code in user.branches if code not in known]:
+                raise ValueError(f"users.{user.username}.branches: unknown branch {unknown[0]!r}")
         return self
 
     def branch(self, code: str) -> BranchSettings | None:

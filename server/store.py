@@ -82,8 +82,8 @@ class Store:
         """One use-case: commit, then publish its events (never before)."""
         with self.db.write() as session:
             yield session
+            session.commit()  # before_commit writes the facts of ended tickets (stats/facts.py)
             events = pending_events(session)
-            session.commit()
         for event in events:
             self.hub.publish(event)
             for listener in self.listeners:

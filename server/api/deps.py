@@ -40,11 +40,19 @@ async def optional_principal(request: Request, store: StoreDep) -> Principal | N
     return store.tokens.resolve(token) if token else None
 
 
+# Roles that may read but never change anything (API.md v1.1: regional).
+READ_ONLY_ROLES = frozenset({"regional"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def current_principal(
+    request: Request,
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
         raise NotAuthenticated("sign in, or send a device token", code="not_authenticated")
+    if principal.role in READ_ONLY_ROLES and request.method not in SAFE_METHODS:
+        raise Forbidden(f"the {principal.role} role is read-only", code="read_only_role")
     return principal
 
 

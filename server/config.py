@@ -74,6 +74,8 @@ class ServerSettings(Strict):
     login_failures_per_address_per_minute: int = Field(default=30, ge=1)
     trusted_proxies: list[str] = []
     allowed_hosts: list[str] = []
+    # Public booking and opinion routes: requests per minute per client address.
+    public_requests_per_minute: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -257,6 +259,39 @@ class HoursSettings(Strict):
         return parse_span(getattr(self, WEEKDAYS[day.weekday()]))
 
 
+class BookingSettings(Strict):
+    """[branches.booking]: online bookings (server/customer/booking.py)."""
+
+    days_ahead: int = Field(default=7, ge=0, le=90)
+    slot_min: int = Field(default=30, ge=5, le=240)
+    capacity: dict[str, int] = {}  # bookings per slot per service; absent: not bookable
+    per_phone_per_day: int = Field(default=2, ge=1, le=20)
+    hours: str = "09:00-17:00"  # bookable hours when the branch has no [branches.hours]
+    reminder_min: int = Field(default=60, ge=0, le=24 * 60)  # webhook N min before; 0: none
+    retention_days: int = Field(default=180, ge=1)
+
+    @field_validator("capacity")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for code, places in value.items():
+            if not 0 <= places <= 1000:
+                raise ValueError(f"capacity of {code!r} must be 0-1000")
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _span(cls, value: str) -> str:
+        parse_span(value)
+        return value
+
+
+class OpinionSettings(Strict):
+    """[branches.opinions]: the opinion book (server/customer/opinions.py)."""
+
+    reply_business_days: int = Field(default=2, ge=1, le=60)
+    retention_days: int = Field(default=180, ge=1)
+
+
 class BranchSettings(Strict):
     code: str = Field(pattern=CODE)
     name: Name
@@ -284,6 +319,8 @@ class BranchSettings(Strict):
     voice: VoiceSettings = VoiceSettings()
     vip_customers: list[VipCustomer] = []
     vip_customers_file: str = ""
+    booking: BookingSettings | None = None  # None: no online booking
+    opinions: OpinionSettings = OpinionSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -318,6 +355,9 @@ class BranchSettings(Strict):
         for kiosk in self.kiosks:
             if kiosk.printer and kiosk.printer not in printers:
                 raise ValueError(f"kiosk {kiosk.id} uses unknown printer {kiosk.printer!r}")
+        for code in (self.booking.capacity if self.booking else {}):
+            if code not in services:
+                raise ValueError(f"booking.capacity names unknown service {code!r}")
         return self
 
     @property

@@ -117,7 +117,9 @@ class TestBook:
             ({"name": "名" * 21}, "too_long"),
             ({"service": "C"}, "service_not_bookable"),
         ]
-        base = {"service": "A", "at": f"{TODAY}T10:30:00+08:00", "name": "李", "phone": "13812345678"}
+        base = {
+            "service": "A", "at": f"{TODAY}T10:30:00+08:00", "name": "李", "phone": "13812345678"
+        }
         for change, code in cases:
             response = public(booking_server).post("/branches/b1/bookings", json={**base, **change})
             assert response.status_code == 422, (change, response.text)
@@ -200,7 +202,8 @@ class TestManager:
         assert refused["error"]["code"] == "slot_blocked"
         whole = manager.post("/branches/b1/booking/blocks", json={"date": "2026-12-01"})
         assert whole.status_code == 201 and slots(booking_server, day="2026-12-01") == {}
-        assert manager.delete(f"/branches/b1/booking/blocks/{whole.json()['id']}").status_code == 200
+        unblocked = manager.delete(f"/branches/b1/booking/blocks/{whole.json()['id']}")
+        assert unblocked.status_code == 200
         assert slots(booking_server, day="2026-12-01") != {}
         assert booking_server.client("teller1").post(
             "/branches/b1/booking/blocks", json={"date": TODAY}

@@ -17,6 +17,7 @@ from printers import (
     PrinterConfigError,
     PrinterStatus,
     PrintJob,
+    RenderOptions,
     Spooler,
     SpoolerClosed,
     TicketPrint,
@@ -53,11 +54,20 @@ def driver_mapping(settings: PrinterSettings) -> dict[str, Any]:
         "chinese_mode": settings.chinese_mode,
         "timeout_s": float(settings.timeout_s),
         "status_check": settings.status_check,
+        "width_dots": settings.width_dots,
+        "columns": settings.columns,
+        "chinese_charset": settings.chinese_charset,
+        "chinese_code_system": settings.chinese_code_system,
     }
     if settings.vendor_id or settings.product_id:
         raw["vendor_id"] = settings.vendor_id
         raw["product_id"] = settings.product_id
     return raw
+
+
+def render_options_of(settings: PrinterSettings) -> RenderOptions:
+    """How this printer's tickets are rendered: paper, Chinese mode (checked at config load)."""
+    return DriverSettings.from_mapping(driver_mapping(settings)).render_options
 
 
 @dataclass

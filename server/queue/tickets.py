@@ -333,9 +333,27 @@ def _appointment_class(
             "预约已过时，已为您取普通号。"
             "You are late for your appointment: this is a normal ticket.",
         )
+    local, today = at.astimezone(branch.zone), now.astimezone(branch.zone).date()
+    if local.date() != today:
+        return (
+            "normal",
+            None,
+            f"您的预约是{local.month}月{local.day}日 {local:%H:%M}，今天为您取普通号。"
+            f"Your booking is for {local:%Y-%m-%d %H:%M}, not today: this is a normal ticket.",
+        )
     if "appointment" not in codes:
         return "normal", None, None
-    return "appointment", at - timedelta(minutes=branch.appointment_early_min), None
+    starts = at - timedelta(minutes=branch.appointment_early_min)
+    if now < starts:
+        shown = starts.astimezone(branch.zone)
+        return (
+            "appointment",
+            starts,
+            f"您早到了：{shown:%H:%M}起按预约优先叫号，此前按普通顺序等候。"
+            f"You are early: from {shown:%H:%M} you are called with booking priority; "
+            "until then you wait in the normal order.",
+        )
+    return "appointment", starts, None
 
 
 # --- counters' actions -------------------------------------------------------------

@@ -117,8 +117,9 @@ class ServerProcess:
         assert self.proc is not None
         return self.proc.pid
 
-    def start(self, timeout: float = 60) -> ServerProcess:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def start(self, timeout: float = 180) -> ServerProcess:
+        # PYTHONFAULTHANDLER: a crash of the process leaves its threads' stacks in the log.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
         env.pop("LOBBYQ_CONFIG", None)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -137,7 +138,11 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.kill()  # never leave a half-started server behind
+            raise
         return self
 
     def wait_ready(self, timeout: float) -> None:
@@ -147,7 +152,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.tail()}")
             try:
-                if httpx.get(f"{self.api}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.api}/health", timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -187,7 +192,7 @@ class ServerProcess:
 
 def login(api: str, username: str, password: str) -> str:
     response = httpx.post(
-        f"{api}/auth/login", json={"username": username, "password": password}, timeout=10
+        f"{api}/auth/login", json={"username": username, "password": password}, timeout=60
     )
     response.raise_for_status()
     return str(response.json()["access_token"])

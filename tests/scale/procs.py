@@ -97,8 +97,16 @@ def free_port() -> int:
 class ServerProcess:
     """`lobbyq serve --config PATH --port P` in a subprocess of its own."""
 
-    def __init__(self, config_path: Path, *, port: int | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        port: int | None = None,
+        log: Path | None = None,
+        args: tuple[str, ...] = (),
+    ):
         self.config_path = config_path
+        self.args = args  # more `lobbyq serve` options, e.g. ("--log-format", "json")
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or config_path.with_suffix(f".{self.port}.log")
@@ -132,6 +140,7 @@ class ServerProcess:
                     str(self.config_path),
                     "--port",
                     str(self.port),
+                    *self.args,
                 ],
                 cwd=ROOT,
                 env=env,

@@ -5,7 +5,6 @@ backup began and a whole, gapless event log; bad input gets a clear error."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,18 +28,12 @@ from tests.scale.procs import (
     login,
     write_config,
 )
+from tests.server.test_cli import lobbyq as run_cli
 from tests.support import KIOSK_TOKEN, PASSWORDS
 
 
 def lobbyq(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(*args, cwd=ROOT)
 
 
 class Load:
@@ -142,6 +135,7 @@ def restore(backup: Path, source_url: str) -> Iterator[Database]:
         drop_pg_database(PG_ADMIN_URL, url)
 
 
+@pytest.mark.timeout(900)
 def test_backup_while_serving_restores_every_ticket_and_event(source: str, workdir: Path) -> None:
     config = write_config(
         workdir / "lobbyq.toml", config_data(source, workdir / "data", users=("teller1",))
@@ -177,6 +171,7 @@ def test_backup_while_serving_restores_every_ticket_and_event(source: str, workd
         assert completed  # the counter was working while the copy was made
 
 
+@pytest.mark.timeout(900)  # five CLI runs, each a Python start-up on a loaded machine
 def test_backup_bad_input_is_refused_clearly(workdir: Path) -> None:
     url = f"sqlite:///{workdir / 'lobbyq.db'}"
     config = write_config(workdir / "lobbyq.toml", config_data(url, workdir / "data", users=()))

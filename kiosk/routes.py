@@ -252,6 +252,26 @@ def _public_state(store: Store, token: str) -> dict[str, Any] | None:
         return state
 
 
+async def _next_or_gone(sub: Any, gone: asyncio.Event, timeout: float) -> Any:
+    """The next event, or None as soon as the client is gone (or the server stops: it
+    then closes the socket, which ends the client's side), rather than at the next
+    heartbeat: a phone kept a stopping server waiting 15 s."""
+    if gone.is_set():
+        return None
+    waiter = asyncio.ensure_future(sub.next(timeout))
+    stopped = asyncio.ensure_future(gone.wait())
+    try:
+        await asyncio.wait({waiter, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not waiter.done():
+        waiter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiter
+        return None
+    return waiter.result()
+
+
 @router.websocket("/ws/tickets/{token}")
 async def ticket_socket(websocket: WebSocket, token: str) -> None:
     """One ticket's public state: sent on connect, then again whenever it changes."""
@@ -286,7 +306,7 @@ async def ticket_socket(websocket: WebSocket, token: str) -> None:
             assert state is not None
             await websocket.send_json({"type": "ticket", "data": state})
             while not gone.is_set() and state["status"] not in FINISHED:
-                event = await sub.next(HEARTBEAT_S)
+                event = await _next_or_gone(sub, gone, HEARTBEAT_S)
                 if gone.is_set():
                     break
                 if event is None and not sub.overflowed:

@@ -156,7 +156,7 @@ class LobbyVoice:
 
     def close(self) -> None:
         for announcer in self.announcers:
-            announcer.close()
+            announcer.close(timeout=0.5)  # its worker is a daemon: a stop never waits on it
 
 
 def _services(counter: Mapping[str, object]) -> list[str]:

@@ -227,6 +227,12 @@ class Spooler:
                     events.append(
                         PrintJobFailed(self._finish(job, JobState.FAILED, "spooler closed"))
                     )
+            # A job still being sent when the time was up is not left "printing": it
+            # may or may not have come out, and the kiosk shows the ticket on screen.
+            for job in list(self._jobs.values()):
+                if job.state is JobState.PRINTING:
+                    failed = self._finish(job, JobState.FAILED, "spooler closed while printing")
+                    events.append(PrintJobFailed(failed))
         self._emit(events)
         for p in printers:
             try:

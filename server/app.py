@@ -23,6 +23,7 @@ from server.config import AppConfig
 from server.db import Database, migrate
 from server.errors import LobbyQError
 from server.hub import create_hub
+from server.logs import RequestLog
 from server.queue.tickets import Announce
 from server.security import install_security
 from server.security import router as security_router
@@ -141,11 +142,9 @@ def prepare_database(config: AppConfig, db: Database) -> None:
     with db.write() as session:
         sync_config(session, config)
     with db.write() as session:
-        generated = ensure_users(session, config)
-    for username, password in generated:
-        log.warning(
-            "created user %s with password %s (also in the data folder)", username, password
-        )
+        # Generated passwords go to <data_dir>/initial-passwords.txt only (bootstrap logs
+        # where), never to a log line.
+        ensure_users(session, config)
 
 
 def create_app(
@@ -228,4 +227,5 @@ def create_app(
     app.include_router(security_router)
     install_security(app, config.server)
     app.add_middleware(BodyLimit, max_bytes=config.server.max_body_bytes)
+    app.add_middleware(RequestLog)  # outermost: every request gets its line
     return app

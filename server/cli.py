@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +17,11 @@ from server.config import AppConfig, ConfigError, demo_config_path, load_config
 app = typer.Typer(
     help="LobbyQ — queue and ticketing for bank branches (网点排队叫号系统)", no_args_is_help=True
 )
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -39,26 +46,50 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    log_format: Annotated[
+        LogFormat, typer.Option(help="text, or json (one object a line) for log collectors")
+    ] = LogFormat.text,
+    log_level: Annotated[
+        str, typer.Option(help="debug | info (one line per request) | warning | error")
+    ] = "info",
 ) -> None:
-    """Run the server (migrations are applied on start)."""
-    import uvicorn
-
+    """Run the server (migrations are applied on start). Logs go to standard error;
+    on SIGTERM it stops accepting, finishes what is in flight and exits."""
     from server.app import create_app
+    from server.logs import config_secrets, setup_logging
 
     settings = read_config(config)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        typer.echo(f"--log-level {log_level!r}: use debug, info, warning or error", err=True)
+        raise typer.Exit(2)
+    setup_logging(log_format.value, log_level, config_secrets(settings))
     application = create_app(settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
+    if log_format is LogFormat.json:
+        logging.getLogger("lobbyq").info("LobbyQ on %s (config: %s)", base, settings.source)
+    else:
+        _banner(settings, base)
+    run_server(application, host=host, port=port)
+
+
+def _banner(settings: AppConfig, base: str) -> None:
+    """The addresses of the pages. A device's token is shown only on a terminal: the
+    output of a service goes to a log, where no token may be written."""
+    tokens_shown = sys.stdout.isatty()
+
+    def token(value: str) -> str:
+        return value if tokens_shown else "<token from the config>"
+
     typer.echo(f"LobbyQ on {base}  (config: {settings.source})")
     for branch in settings.branches:
         typer.echo(f"  branch {branch.code} {branch.name.zh} / {branch.name.en}")
         for kiosk in branch.kiosks:
-            typer.echo(f"    kiosk     {base}/kiosk/{branch.code}/{kiosk.id}?token={kiosk.token}")
+            page = f"{base}/kiosk/{branch.code}/{kiosk.id}"
+            typer.echo(f"    kiosk     {page}?token={token(kiosk.token)}")
         for display in branch.displays:
-            typer.echo(
-                f"    display   {base}/display/{branch.code}/{display.id}?token={display.token}"
-            )
+            page = f"{base}/display/{branch.code}/{display.id}"
+            typer.echo(f"    display   {page}?token={token(display.token)}")
         typer.echo(f"    counter   {base}/counter/{branch.code}")
         typer.echo(f"    dashboard {base}/dashboard/{branch.code}")
     typer.echo(f"  API docs  {base}/docs")
@@ -67,6 +98,11 @@ def serve(
         typer.echo(f"  sign in with the users and passwords in {passwords}")
     else:
         typer.echo("  sign in with the [[users]] of the config, or add one: lobbyq create-user")
+
+
+def run_server(application: Any, *, host: str, port: int) -> None:
+    import uvicorn
+
     # ws: uvicorn's websockets-sansio plus ready-made frames for the fan-out to displays;
     # no permessage-deflate: small JSON on a LAN, and it cost CPU and zlib memory per
     # screen (server/realtime/fanout.py, bench/bench_display.py).
@@ -75,10 +111,15 @@ def serve(
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,  # our handler (server/logs.py): uvicorn's lines are scrubbed too
+        access_log=False,  # server.logs.RequestLog writes one line per request instead
         ws="server.realtime.fanout:FanoutWebSocketProtocol",
         ws_per_message_deflate=False,
         ws_ping_interval=20,
         proxy_headers=False,  # [server] trusted_proxies decides (server/security.py)
+        # SIGTERM: stop accepting, close WebSockets (1001), let requests in flight end;
+        # whatever still runs after 3 s is cancelled, so the process is gone within 5 s.
+        timeout_graceful_shutdown=3,
     )
 
 
@@ -92,7 +133,29 @@ def init_db(config: ConfigOption = None) -> None:
     db = Database(settings.server.database_url)
     prepare_database(settings, db)
     db.dispose()
-    typer.echo(f"database ready: {settings.server.database_url}")
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(settings.server.database_url).render_as_string(hide_password=True)
+    typer.echo(f"database ready: {shown}")
+
+
+@app.command("backup")
+def backup_command(
+    path: Annotated[Path, typer.Argument(help="file to write the copy to")],
+    force: Annotated[bool, typer.Option("--force", help="replace PATH if it exists")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """A consistent copy of the database, also while the server runs (SQLite: online
+    backup; PostgreSQL: pg_dump custom format, restore with pg_restore)."""
+    from server.backup import BackupError, backup
+
+    settings = read_config(config)
+    try:
+        done = backup(settings.server.database_url, path, force=force)
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"backup written: {done.path} ({done.size} bytes, {done.kind})")
 
 
 @app.command("create-user")

@@ -12,7 +12,7 @@ server process reports the same truth.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from server.config import BranchSettings
 from server.events import EventType
 from server.models import Counter, CounterState, TicketEvent, as_utc, utc
+from server.queue.calendar import today_window
 from server.queue.line import waiting_tickets
 
 if TYPE_CHECKING:
@@ -42,10 +43,10 @@ PRINTER_STATES = ("ok", "busy", "paper_low", "paper_out", "offline", "error")
 def today_counts(
     session: Session, branch: BranchSettings, now: datetime
 ) -> dict[tuple[str, str], int]:
-    """(metric, service) -> events of that type today (local day). A reinstated
+    """(metric, service) -> events of that type today (the business day, from the
+    branch's reset time). A reinstated
     no-show's second call counts as a call; `no_shows` counts no-show events."""
-    local = now.astimezone(branch.zone)
-    start = datetime.combine(local.date(), time(0, 0), tzinfo=branch.zone)
+    start, _ = today_window(branch, now)
     kinds = {str(t): name for name, t in TODAY_COUNTS.items()}
     rows = session.exec(
         select(TicketEvent.type, TicketEvent.data).where(

@@ -189,6 +189,7 @@ class LiveServer:
             response = httpx.post(
                 f"{self.api}/auth/login",
                 json={"username": username, "password": PASSWORDS[username]},
+                timeout=60,  # argon2 on a loaded machine, beside a test's own load
             )
             response.raise_for_status()
             self._tokens[username] = response.json()["access_token"]

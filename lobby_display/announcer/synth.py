@@ -126,6 +126,9 @@ class _EngineThread:
             from pyttsx3.drivers import _espeak
 
             self._espeak_busy = _espeak.IsPlaying
+            # Its driver print()s "Audio saved to ..." for every file, into the server's
+            # output: its module's own `print` turns that into a debug log line.
+            driver_module.print = _driver_print  # type: ignore[union-attr]
         ids: set[str] = set()
         for voice in engine.getProperty("voices") or []:
             voice_id = str(voice.id).lower()
@@ -195,6 +198,10 @@ class _EngineThread:
                 return
             if job.future.set_running_or_notify_cancel():
                 job.future.set_exception(SynthError(self.failure or "engine unavailable"))
+
+
+def _driver_print(*values: object, **_: object) -> None:
+    logger.debug("pyttsx3: %s", " ".join(str(v) for v in values))
 
 
 _engines: dict[str | None, _EngineThread] = {}

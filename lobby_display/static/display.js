@@ -147,12 +147,19 @@
     var now = new Date(Date.now() + serverOffsetMs);
     text($("clock-time"), timeFormat.format(now));
     text($("clock-date"), dateFormat.format(now));
+    // The branch's business day ended (its reset time): re-read, so yesterday's calls
+    // and waiting tickets leave the screen at once.
+    if (state.nextDayAt && now.getTime() >= state.nextDayAt) {
+      state.nextDayAt = 0;
+      refresh();
+    }
   }
 
   // --- state from messages ----------------------------------------------------------
 
   function applySnapshot(seq, data) {
     state.seq = seq;
+    state.nextDayAt = Date.parse(data.next_day_at || "") || 0;
     state.snapshots += 1;
     state.waiting = new Map();
     (data.services || []).forEach(function (service) {

@@ -44,7 +44,7 @@ async def shutdown(store: Store) -> None:
     await booking_routes.shutdown(store)
     hooks = _webhooks.pop(store, None)
     if hooks is not None:
-        hooks.stop()
+        hooks.stop(timeout_s=1.0)  # a daemon thread: a POST in progress does not hold the stop
 
 
 class AppointmentIn(BaseModel):

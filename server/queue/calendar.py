@@ -21,6 +21,18 @@ def business_day(branch: BranchSettings, now: datetime) -> date:
     return shifted.date()
 
 
+def day_starts(branch: BranchSettings, day: date) -> datetime:
+    """The moment business day `day` begins: its reset time, local time."""
+    return datetime.combine(day, parse_hhmm(branch.reset_time), tzinfo=branch.zone)
+
+
+def today_window(branch: BranchSettings, now: datetime) -> tuple[datetime, datetime]:
+    """The business day `now` falls in, as [start, end): what every page calls
+    "today" (recent calls, waiting, counts) begins at the reset time, not midnight."""
+    day = business_day(branch, now)
+    return day_starts(branch, day), day_starts(branch, day + timedelta(days=1))
+
+
 class BranchClosed(Conflict):
     code = "branch_closed"
 

@@ -10,8 +10,9 @@ from sqlmodel import Session, col, select
 
 from server.config import BranchSettings, ServiceSettings
 from server.events import EventType
-from server.models import Branch, Counter, Service, TicketEvent, utc
+from server.models import Branch, Counter, Service, TicketEvent, as_utc, utc
 from server.queue import ordering
+from server.queue.calendar import business_day, today_window
 from server.queue.counters import counter_data
 from server.queue.line import as_waiting, rules_for, waiting_tickets
 from server.queue.wait_range import estimate_with_range
@@ -58,11 +59,13 @@ def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> d
     counters = list(
         session.exec(select(Counter).where(Counter.branch == branch.code).order_by(col(Counter.id)))
     )
+    day_start, day_end = today_window(branch, now)
     calls = session.exec(
         select(TicketEvent)
         .where(
             TicketEvent.branch == branch.code,
             col(TicketEvent.type).in_([EventType.ticket_called, EventType.ticket_recalled]),
+            col(TicketEvent.at) >= as_utc(day_start),  # today's calls only
         )
         .order_by(col(TicketEvent.seq).desc())
         .limit(RECENT_CALLS)
@@ -71,6 +74,9 @@ def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> d
         "seq": row.event_seq,
         "branch": {"code": branch.code, "name": branch.name.model_dump()},
         "notice": {"zh": row.notice_zh, "en": row.notice_en},
+        # The business day shown, and when the next one begins (the TV re-reads then).
+        "business_day": business_day(branch, now).isoformat(),
+        "next_day_at": day_end.isoformat(),
         "services": services,
         "counters": [counter_data(session, c) for c in counters],
         "recent_calls": [

@@ -35,6 +35,7 @@ EXTENSION = "lobbyq.frames"
 FANOUT_WS = "server.realtime.fanout:FanoutWebSocketProtocol"  # for uvicorn's `ws=`
 
 WriteFrame = Callable[[bytes], bool]
+GOING_AWAY = 1001
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -68,6 +69,18 @@ class FanoutWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None and not self.close_sent:
             # The ASGI task is created but has not run yet: it sees this.
             scope["extensions"][EXTENSION] = {"write": self.write_frame}
+
+    def shutdown(self) -> None:
+        """The server is stopping: close with 1001 "going away" (uvicorn sends 1012),
+        which every browser and the pages' reconnect logic read as "come back later"."""
+        if self.handshake_complete and not self.close_sent:
+            self.stop_keepalive()
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": GOING_AWAY})
+            self.conn.send_close(GOING_AWAY, "server stopping")
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.transport.close()
+            return
+        super().shutdown()
 
     def write_frame(self, frame: bytes) -> bool:
         """Write a ready-made server frame now; False (nothing written) if that is not

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from server.config import BranchSettings
 from server.errors import InvalidInput
 from server.events import EventType
 from server.models import TicketEvent, User, utc
+from server.queue.calendar import business_day, day_starts, today_window
 
 GroupBy = Literal["service", "counter", "teller", "priority", "hour", "day"]
 GROUPINGS: tuple[str, ...] = ("service", "counter", "teller", "priority", "hour", "day")
@@ -212,7 +213,7 @@ def _parse_bound(value: str, branch: BranchSettings, *, is_end: bool, name: str)
             day = date.fromisoformat(text)
             if is_end:  # a date as `to` includes that whole day
                 day += timedelta(days=1)
-            return datetime.combine(day, time(0, 0), tzinfo=branch.zone)
+            return day_starts(branch, day)  # a day is a business day: from the reset time
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise InvalidInput(
@@ -226,17 +227,15 @@ def parse_range(
     branch: BranchSettings, from_: str | None, to: str | None, now: datetime
 ) -> DateRange:
     """Dates or ISO datetimes, local to the branch; the default is today."""
-    today = now.astimezone(branch.zone).date()
     start = (
         _parse_bound(from_, branch, is_end=False, name="from")
         if from_
-        else datetime.combine(today, time(0, 0), tzinfo=branch.zone)
+        else today_window(branch, now)[0]
     )
     if to:
         end = _parse_bound(to, branch, is_end=True, name="to")
     else:
-        start_day = start.astimezone(branch.zone).date()
-        end = datetime.combine(start_day + timedelta(days=1), time(0, 0), tzinfo=branch.zone)
+        end = day_starts(branch, business_day(branch, start) + timedelta(days=1))
     if end <= start:
         raise InvalidInput("`to` must come after `from`", code="invalid_range")
     if end - start > timedelta(days=MAX_RANGE_DAYS):

@@ -97,8 +97,16 @@ def free_port() -> int:
 class ServerProcess:
     """`lobbyq serve --config PATH --port P` in a subprocess of its own."""
 
-    def __init__(self, config_path: Path, *, port: int | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        port: int | None = None,
+        log: Path | None = None,
+        args: tuple[str, ...] = (),
+    ):
         self.config_path = config_path
+        self.args = args  # more `lobbyq serve` options, e.g. ("--log-format", "json")
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or config_path.with_suffix(f".{self.port}.log")
@@ -117,8 +125,9 @@ class ServerProcess:
         assert self.proc is not None
         return self.proc.pid
 
-    def start(self, timeout: float = 60) -> ServerProcess:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def start(self, timeout: float = 180) -> ServerProcess:
+        # PYTHONFAULTHANDLER: a crash of the process leaves its threads' stacks in the log.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
         env.pop("LOBBYQ_CONFIG", None)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -131,13 +140,18 @@ class ServerProcess:
                     str(self.config_path),
                     "--port",
                     str(self.port),
+                    *self.args,
                 ],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.kill()  # never leave a half-started server behind
+            raise
         return self
 
     def wait_ready(self, timeout: float) -> None:
@@ -147,7 +161,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.tail()}")
             try:
-                if httpx.get(f"{self.api}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.api}/health", timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -187,7 +201,7 @@ class ServerProcess:
 
 def login(api: str, username: str, password: str) -> str:
     response = httpx.post(
-        f"{api}/auth/login", json={"username": username, "password": password}, timeout=10
+        f"{api}/auth/login", json={"username": username, "password": password}, timeout=60
     )
     response.raise_for_status()
     return str(response.json()["access_token"])

@@ -126,5 +126,6 @@ def _preview_ticket(
             "estimated_wait_s": place.estimated_wait_s
             if place.position is not None
             else row.estimated_wait_s,
+            "estimated_wait_range_s": place.range_json,
         }
         return ticket_print(settings, row, out, track_url=f"{base}/t/{row.token}")

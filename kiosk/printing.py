@@ -208,7 +208,16 @@ def ticket_print(
         priority_name_en=priority_name.en if priority_name else None,
         footer_zh=footer.zh if footer else "",
         footer_en=footer.en if footer else "",
+        estimated_wait_range_s=_range(out.get("estimated_wait_range_s")),
     )
+
+
+def _range(value: Any) -> tuple[int, int] | None:
+    """`estimated_wait_range_s` of a ticket as the printer takes it (None if absent)."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        low, high = (max(0, int(v)) for v in value)
+        return (low, max(low, high))
+    return None
 
 
 # -- wiring into the store -----------------------------------------------------------------

@@ -13,7 +13,6 @@ from tests.printers.printer_fakes import FakeNetworkPrinter, free_port
 CONFIG = """
 [server]
 database_url = "sqlite:///{db}"
-secret_key = "test-secret-key"
 
 [[branches]]
 code = "sz01"

@@ -1,4 +1,6 @@
-"""Measure the announcer's two strategies on the real engine (pyttsx3 + espeak-ng).
+"""Measure the announcer's two strategies on the real engine (pyttsx3 + espeak-ng), and a
+voice pack (recorded clips, here sine tones written at bench time) with and without
+espeak-ng filling in a language the pack lacks.
 
 Run: ``.venv/bin/python bench/bench_voice.py [--calls 200]``
 
@@ -18,15 +20,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import statistics
 import tempfile
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lobby_display.announcer import Announcer, Pyttsx3Synth, Strategy
+from lobby_display.announcer.pack import Gaps, PackSynth, VoicePack
 from lobby_display.announcer.synth import VoiceSynth
-from lobby_display.announcer.wav import read_wav
+from lobby_display.announcer.wav import MONO_16, Clip, read_wav, to_frames, write_wav
 
 TEMPLATES = {
     "zh": "请{number}号到{counter}号窗口办理",
@@ -94,9 +99,17 @@ def ready_ms(announcer: Announcer, number: str, counter: str) -> tuple[float, fl
     return (returned - started) * 1000, (done - started) * 1000, paths
 
 
-def run_strategy(strategy: Strategy, engine: VoiceSynth, calls: int, folder: Path) -> Result:
+def run_strategy(
+    strategy: Strategy,
+    engine: VoiceSynth,
+    calls: int,
+    folder: Path,
+    *,
+    name: str | None = None,
+    gaps: Gaps | None = None,
+) -> Result:
     synth = TimedSynth(engine)
-    result = Result(strategy.value)
+    result = Result(name or strategy.value)
     started = time.perf_counter()
     announcer = Announcer(
         languages=["zh", "en"],
@@ -106,6 +119,8 @@ def run_strategy(strategy: Strategy, engine: VoiceSynth, calls: int, folder: Pat
         synth=synth,
         strategy=strategy,
         counters=COUNTERS,
+        # A pack warms the letters of the bench's numbers, as the server passes a branch's.
+        **({"gaps": gaps, "letters": "CWX"} if gaps else {}),
     )
     if not announcer.drain(timeout=120):
         raise RuntimeError("start-up did not finish")
@@ -154,6 +169,34 @@ def _burst(announcer: Announcer, rounds: int) -> list[float]:
     return ready
 
 
+# What a recording studio would deliver for the bench's calls: every word of the templates,
+# digits, the letters of the numbers and the counters 1-12.
+PACK_WORDS = {
+    "zh": ["请", "号", "到", "窗口", "办理", "十", "C", "W", "X", *"0123456789"],
+    "en": ["number", "please go to counter", "C", "W", "X", *"0123456789", "10", "11", "12"],
+}
+
+
+def write_tone_pack(folder: Path, languages: tuple[str, ...]) -> VoicePack:
+    """A pack of 0.3 s sine tones, one pitch per word, in the announcer's format."""
+    lines = ["sample_rate = 22050", "[gaps]", "token = 0.10", "word = 0.12", "clause = 0.30"]
+    for lang in languages:
+        lines.append(f"[clips.{lang}]")
+        for index, word in enumerate(PACK_WORDS[lang]):
+            file = folder / lang / f"{index:02d}.wav"
+            file.parent.mkdir(parents=True, exist_ok=True)
+            hz = 220 + 40 * index
+            rate = MONO_16.frame_rate
+            values = array(
+                "h",
+                (int(12000 * math.sin(2 * math.pi * hz * t / rate)) for t in range(rate * 3 // 10)),
+            )
+            write_wav(file, Clip(MONO_16, to_frames(values)))
+            lines.append(f'"{word}" = "{lang}/{index:02d}.wav"')
+    (folder / "manifest.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return VoicePack.load(folder)
+
+
 def floor_ms(folder: Path, reads: int) -> list[float]:
     """Reading one cached sentence from disk: the least any "ready" can cost."""
     path = next(p for p in folder.glob("*.wav") if not p.name.startswith("chime-"))
@@ -181,7 +224,7 @@ def report(results: list[Result], floor: list[float], calls: int) -> None:
     def fmt(values: list[float]) -> str:
         return f"{percentile(values, 0.5):7.2f} / {percentile(values, 0.99):7.2f}"
 
-    print(f"\nannouncer strategies, pyttsx3 + espeak-ng, {calls} calls each (ms, p50 / p99)\n")
+    print(f"\nannouncer strategies and voice packs, {calls} calls each (ms, p50 / p99)\n")
     header = [
         "strategy",
         "start-up s",
@@ -212,7 +255,8 @@ def report(results: list[Result], floor: list[float], calls: int) -> None:
     print("| " + " | ".join(floor_cells) + " |")
     print("\nready = until every spoken WAV of the call is on disk. The display plays the")
     print("1.0 s chime first, so audio ready within ~1000 ms is heard without delay.")
-    print("synth ms/sentence = engine time spent at call time per spoken sentence.")
+    print("synth ms/sentence = engine time spent at call time per spoken sentence (for a")
+    print("pack: reading its clips, plus espeak-ng for what it lacks).")
     print("zh s / en s = mean length of the spoken sentence (longer = choppier).")
 
 
@@ -231,6 +275,22 @@ def main() -> None:
             for strategy in (Strategy.WHOLE, Strategy.FRAGMENTS):
                 folder = Path(tmp) / strategy.value
                 results.append(run_strategy(strategy, engine, args.calls, folder))
+            for name, languages in (
+                ("pack, zh + en", ("zh", "en")),
+                ("pack zh, espeak en", ("zh",)),
+            ):
+                folder = Path(tmp) / name.replace(" ", "").replace(",", "-")
+                pack = write_tone_pack(folder / "pack", languages)
+                results.append(
+                    run_strategy(
+                        Strategy.FRAGMENTS,
+                        PackSynth(pack, engine),
+                        args.calls,
+                        folder / "cache",
+                        name=name,
+                        gaps=pack.gaps,
+                    )
+                )
             floor = floor_ms(Path(tmp) / Strategy.WHOLE.value, args.calls)
         report(results, floor, args.calls)
 

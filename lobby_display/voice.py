@@ -20,6 +20,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from lobby_display.announcer import Announcer, Pyttsx3Synth, VoiceSynth
+from lobby_display.voice_pack import make_announcer
 from server.config import BranchSettings, VoiceSettings
 from server.events import Event, EventType
 from server.queue.tickets import text_only_announcement
@@ -40,7 +41,12 @@ def counter_name(branch: BranchSettings, number: str) -> dict[str, str]:
 
 
 def _voice_key(voice: VoiceSettings) -> tuple[object, ...]:
-    return (tuple(voice.languages), tuple(sorted(voice.templates.items())), voice.repeat)
+    return (
+        tuple(voice.languages),
+        tuple(sorted(voice.templates.items())),
+        voice.repeat,
+        voice.pack,
+    )
 
 
 class LobbyVoice:
@@ -56,21 +62,21 @@ class LobbyVoice:
         for branch in store.config.branches:
             key = _voice_key(branch.voice)
             announcer = shared.get(key)
-            if announcer is None and synth is not None:
+            if announcer is None:
                 try:
-                    announcer = Announcer(
-                        languages=list(branch.voice.languages),
-                        templates=dict(branch.voice.templates),
-                        repeat=branch.voice.repeat,
-                        cache_dir=cache_dir,
+                    announcer = make_announcer(
+                        store.config,
+                        branch,
                         synth=synth,
+                        cache_dir=cache_dir,
                         url_prefix=AUDIO_URL_PREFIX,
-                        counters=[c.number for c in branch.counters],
                     )
                 except Exception:
                     log.exception(
                         "voice for branch %s unavailable: calls are text-only", branch.code
                     )
+                    continue
+                if announcer is None:
                     continue
                 shared[key] = announcer
             if announcer is not None:

@@ -219,10 +219,11 @@ def disable_user_command(username: str, config: ConfigOption = None) -> None:
 def _register_package_commands() -> None:
     from counter_client import cli as counter_cli
     from kiosk import cli as kiosk_cli
+    from lobby_display import voice_pack as voice_pack_cli
     from server.dashboard import cli as dashboard_cli
     from server.plan import cli as plan_cli
 
-    for module in (counter_cli, kiosk_cli, dashboard_cli, plan_cli):
+    for module in (counter_cli, kiosk_cli, dashboard_cli, plan_cli, voice_pack_cli):
         module.register(app, read_config)
 
 

@@ -209,6 +209,9 @@ class PrinterSettings(Strict):
 class VoiceSettings(Strict):
     languages: list[Literal["zh", "en"]] = ["zh", "en"]
     repeat: int = Field(default=1, ge=1, le=5)
+    # Folder of recorded clips with a manifest.toml, relative to the config file's folder;
+    # "" = espeak-ng only (lobby_display/README.md, "Voice packs")
+    pack: str = ""
     templates: dict[str, str] = {
         "zh": "请{number}号到{counter}号窗口办理",
         "en": "Number {number}, please go to counter {counter}",

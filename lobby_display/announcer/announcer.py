@@ -52,6 +52,7 @@ from types import TracebackType
 
 from lobby_display.announcer.cache import AudioCache, audio_name
 from lobby_display.announcer.chime import ChimeSpec, write_chime
+from lobby_display.announcer.pack import Gaps
 from lobby_display.announcer.synth import SynthError, VoiceSynth
 from lobby_display.announcer.text import (
     CallWords,
@@ -85,10 +86,12 @@ class Priority(IntEnum):
     WARM = 2
 
 
-# Pauses when splicing fragments, tuned by ear against espeak-ng's own reading.
+# Pauses when splicing fragments, tuned by ear against espeak-ng's own reading. A voice
+# pack brings its own (recorded speech needs longer ones: pack.Gaps).
 TOKEN_GAP_S = 0.06  # between the digits and letters of a number
 WORD_GAP_S = 0.05  # between a fixed part and a value
 CLAUSE_PAUSE_S = 0.22  # where the template has a comma or full stop
+ESPEAK_GAPS = Gaps(token=TOKEN_GAP_S, word=WORD_GAP_S, clause=CLAUSE_PAUSE_S)
 _PUNCTUATION = ",，。.、;；:：!！?？"
 _STRIP = _PUNCTUATION + " \t\n"
 
@@ -147,6 +150,7 @@ class Announcer:
         counters: Iterable[str] = (),
         letters: str = string.ascii_uppercase,
         max_cache_files: int = 2000,
+        gaps: Gaps = ESPEAK_GAPS,
     ) -> None:
         missing = [lang for lang in languages if lang not in templates]
         if missing:
@@ -158,6 +162,7 @@ class Announcer:
         self.languages = list(languages)
         self.strategy = Strategy(strategy)
         self.repeat = repeat
+        self._gaps = gaps
         self._templates = {lang: templates[lang] for lang in languages}
         self._synth = synth
         self._url_prefix = url_prefix.rstrip("/")
@@ -321,7 +326,7 @@ class Announcer:
             path = self._served(self._synth.tag, voice, "whole", text)
             make = self._whole_maker(text, voice)
         else:
-            plan = _fragment_plan(template, lang, call)
+            plan = _fragment_plan(template, lang, call, self._gaps)
             if not plan:
                 return None
             key = "\x1e".join(f"{text}\x1d{gap}" for text, gap in plan)
@@ -423,20 +428,22 @@ class Announcer:
         return make
 
 
-def _fragment_plan(template: str, lang: str, call: CallWords) -> list[tuple[str, float]]:
+def _fragment_plan(
+    template: str, lang: str, call: CallWords, gaps: Gaps = ESPEAK_GAPS
+) -> list[tuple[str, float]]:
     """The fragments of a sentence with the pause before each (the first is ignored)."""
     plan: list[tuple[str, float]] = []
-    carry = WORD_GAP_S
+    carry = gaps.word
     for segment in speech_segments(template, lang, call):
         if segment.kind is SegmentKind.LITERAL:
             core = segment.text.strip(_STRIP)
             lead = segment.text[: len(segment.text) - len(segment.text.lstrip(_STRIP))]
             trail = segment.text[len(segment.text.rstrip(_STRIP)) :]
-            gap = max(carry, CLAUSE_PAUSE_S if _has_punctuation(lead) else WORD_GAP_S)
+            gap = max(carry, gaps.clause if _has_punctuation(lead) else gaps.word)
             if core:
                 plan.append((core, gap))
-                gap = WORD_GAP_S
-            carry = max(gap, CLAUSE_PAUSE_S if _has_punctuation(trail) else WORD_GAP_S)
+                gap = gaps.word
+            carry = max(gap, gaps.clause if _has_punctuation(trail) else gaps.word)
             continue
         for index, token in enumerate(segment.tokens):
             core = token.strip(_STRIP)
@@ -445,11 +452,11 @@ def _fragment_plan(template: str, lang: str, call: CallWords) -> list[tuple[str,
             if index == 0:
                 gap = carry
             elif lang == "en" and _is_letter(segment.tokens[index - 1]):
-                gap = CLAUSE_PAUSE_S / 2  # "A, zero": the comma the whole sentence has
+                gap = gaps.clause / 2  # "A, zero": the comma the whole sentence has
             else:
-                gap = TOKEN_GAP_S
+                gap = gaps.token
             plan.append((core, gap))
-        carry = WORD_GAP_S
+        carry = gaps.word
     return plan
 
 

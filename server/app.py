@@ -24,6 +24,8 @@ from server.db import Database, migrate
 from server.errors import LobbyQError
 from server.hub import create_hub
 from server.queue.tickets import Announce
+from server.security import install_security
+from server.security import router as security_router
 from server.store import Clock, Store, system_clock
 
 log = logging.getLogger("lobbyq")
@@ -221,5 +223,7 @@ def create_app(
     for package in packages:
         app.include_router(package.router)
     install_offline_docs(app)
+    app.include_router(security_router)
+    install_security(app, config.server)
     app.add_middleware(BodyLimit, max_bytes=config.server.max_body_bytes)
     return app

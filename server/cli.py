@@ -78,6 +78,7 @@ def serve(
         ws="server.realtime.fanout:FanoutWebSocketProtocol",
         ws_per_message_deflate=False,
         ws_ping_interval=20,
+        proxy_headers=False,  # [server] trusted_proxies decides (server/security.py)
     )
 
 
@@ -132,6 +133,24 @@ def create_user_command(
         )
     db.dispose()
     typer.echo(f"user {username} ({role}) saved")
+
+
+@app.command("disable-user")
+def disable_user_command(username: str, config: ConfigOption = None) -> None:
+    """Stop a user signing in; every token it holds stops working at once."""
+    from server.bootstrap import disable_user
+    from server.db import Database, migrate
+
+    settings = read_config(config)
+    db = Database(settings.server.database_url)
+    migrate(db.url)
+    with db.write() as session:
+        found = disable_user(session, username)
+    db.dispose()
+    if not found:
+        typer.echo(f"no user {username!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"user {username} disabled; its sessions have ended")
 
 
 def _register_package_commands() -> None:

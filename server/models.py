@@ -115,6 +115,8 @@ class Ticket(SQLModel, table=True):
         ),
         # The latest completed tickets of a service (rolling mean service time).
         Index("ix_ticket_finished", "branch", "service", "status", "finished_at"),
+        # The wait range's record: the latest calls (migration 0009).
+        Index("ix_ticket_called", "branch", "called_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(unique=True, index=True, max_length=64)
@@ -143,6 +145,7 @@ class Ticket(SQLModel, table=True):
     lang: str = "zh"
     estimated_wait_s: int | None = None  # as promised at issue, to measure against
     people_ahead_at_issue: int | None = None
+    estimate_raw_s: int | None = None  # the played-forward estimate behind the promise (0009)
     rating: int | None = None
     comment: str | None = None
     source: str = ""  # kiosk id or staff username
@@ -175,6 +178,9 @@ class User(SQLModel, table=True):
     role: Role = Role.teller
     display_name: str = ""
     active: bool = True
+    # Raised to end every token the user holds (logout, new password or role, disabled):
+    # a token carries the value it was issued with (server/auth.py).
+    token_version: int = 0
     # A regional user's branches ("*": all); from the config or `create-user --branches`.
     branches: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=True))
 

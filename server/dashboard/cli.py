@@ -67,11 +67,38 @@ def register(app: typer.Typer, read_config: Callable[..., Any]) -> None:
             typer.Option(min=0, help="seeds cycle over this many days (0: every day its own)"),
         ] = 0,
         config: ConfigOption = None,
+        model: Annotated[
+            str, typer.Option(help="day (a realistic branch day) | mmc (the Erlang C check)")
+        ] = "day",
+        arrivals_per_hour: Annotated[
+            float, typer.Option(min=0.01, help="mmc: Poisson arrival rate")
+        ] = 10.0,
+        service_min: Annotated[
+            float, typer.Option(min=0.01, help="mmc: mean (exponential) service time")
+        ] = 5.0,
+        counters: Annotated[int, typer.Option(min=1, max=64, help="mmc: counters")] = 1,
+        days: Annotated[int, typer.Option(min=1, max=366, help="mmc: days")] = 20,
+        hours: Annotated[
+            float, typer.Option(min=1.0, max=21.0, help="mmc: hours of arrivals a day")
+        ] = 20.0,
+        warmup_hours: Annotated[
+            float, typer.Option(min=0.0, help="mmc: first hours of a day not counted")
+        ] = 2.0,
     ) -> None:
         """Fill a realistic day (arrivals with morning and lunch peaks, no-shows,
         cancellations, transfers, lunch breaks) through the real queue rules, and
         report how accurate the estimated waits were. With --to and --branches, many
-        days of many branches; --bulk copies template days (see server/dashboard/bulk.py)."""
+        days of many branches; --bulk copies template days (see server/dashboard/bulk.py).
+        With --model mmc: M/M/c days through the same rules, their mean wait against
+        Erlang C's."""
+        if model == "mmc":
+            from server.plan.cli import run_mmc
+
+            run_mmc(arrivals_per_hour, service_min, counters, days, seed, hours, warmup_hours)
+            return
+        if model != "day":
+            typer.echo(f"--model {model!r}: day or mmc", err=True)
+            raise typer.Exit(2)
         from server.app import prepare_database
         from server.dashboard.fill import fill_days
         from server.db import Database

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from server.api.deps import (
     StoreDep,
     bearer_token,
-    staff_token_to_cookie,
+    drop_token_from_address,
 )
 from server.auth import Principal
 from server.config import BranchSettings
@@ -36,6 +36,8 @@ ASSETS = {
     "dashboard.js": "text/javascript",
     "dashboard.css": "text/css",
     "chart.umd.min.js": "text/javascript",
+    "login.js": "text/javascript",
+    "signout.js": "text/javascript",
 }
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -104,7 +106,7 @@ def dashboard_page(branch: str, request: Request, store: StoreDep) -> Response:
         )
     token = request.query_params.get("token")
     if token:
-        return staff_token_to_cookie(store, token, f"/dashboard/{settings.code}")
+        return drop_token_from_address(f"/dashboard/{settings.code}")
     principal = _who(request, store)
     context: dict[str, Any] = {"branch": settings, "boot": {"branch": page_settings(settings)}}
     headers = {"Cache-Control": "no-store"}

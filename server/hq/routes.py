@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from server.api.deps import StoreDep, staff_token_to_cookie
+from server.api.deps import StoreDep, drop_token_from_address
 from server.auth import Principal
 from server.dashboard.routes import _who as signed_in
 from server.hq.access import OVERVIEW_ROLES, OverviewReader, visible_branches
@@ -126,7 +126,7 @@ def static_file(name: str) -> Response:
 def hq_page(request: Request, store: StoreDep) -> Response:
     token = request.query_params.get("token")
     if token:
-        return staff_token_to_cookie(store, token, "/hq")
+        return drop_token_from_address("/hq")
     headers = {"Cache-Control": "no-store"}
     principal = signed_in(request, store)
     if principal is None:

@@ -101,22 +101,26 @@ def main() -> None:
         last = today - timedelta(days=2)
         first = last - timedelta(days=args.days - 1)
 
-        started = time.perf_counter()
-        fill_days(
-            config,
-            db,
-            branches=[one],
-            first=first,
-            last=last,
-            seed=1,
-            bulk=True,
-            distinct_days=args.distinct_days,
-        )
-        year_s = time.perf_counter() - started
+        def fill(branches: Any, start: Any, end: Any) -> float:
+            started = time.perf_counter()
+            for line in fill_days(
+                config,
+                db,
+                branches=branches,
+                first=start,
+                last=end,
+                seed=1,
+                bulk=True,
+                distinct_days=args.distinct_days,
+            ):
+                rows.append(("", line.strip()))
+            return time.perf_counter() - started
+
+        year_s = fill([one], first, last)
         with db.read() as session:
             tickets = session.execute(sqlalchemy.text("SELECT count(*) FROM ticket")).scalar()
             events = session.execute(sqlalchemy.text("SELECT count(*) FROM ticketevent")).scalar()
-        days = sum(1 for _ in range(args.days))
+        days = args.days
         rows.append(
             (
                 "bulk fill, one branch",
@@ -124,18 +128,7 @@ def main() -> None:
                 f"in {year_s:.1f} s ({days / year_s:.1f} branch-days/s)",
             )
         )
-        started = time.perf_counter()
-        fill_days(
-            config,
-            db,
-            branches=config.branches,
-            first=today,
-            last=today,
-            seed=1,
-            bulk=True,
-            distinct_days=args.distinct_days,
-        )
-        today_s = time.perf_counter() - started
+        today_s = fill(config.branches, today, today)
         rows.append(
             (
                 "bulk fill, every branch today",
@@ -171,34 +164,21 @@ def main() -> None:
         fetch, fetched = timed(
             with_session(lambda s: read_facts(s, one.code, year.start, year.end)), args.repeat
         )
-        year_fast, _ = timed(
-            with_session(
+
+        def report(load: Callable[..., Any], span: Any) -> Callable[[], Any]:
+            return with_session(
                 lambda s: build_report(
-                    facts_in(s, one, year), branch=one, group_by="service", span=year
+                    load(s, one, span), branch=one, group_by="service", span=span
                 )
-            ),
-            args.repeat,
-        )
-        year_log, _ = timed(
-            with_session(
-                lambda s: build_report(
-                    log_facts(s, one, year), branch=one, group_by="service", span=year
-                )
-            ),
-            1,
-        )
+            )
+
+        year_fast, _ = timed(report(facts_in, year), args.repeat)
+        year_log, _ = timed(report(log_facts, year), 1)
         month_fast, _ = timed(
             with_session(lambda s: dashboard_summary(s, branch=one, span=month, now=now)),
             args.repeat,
         )
-        month_log, _ = timed(
-            with_session(
-                lambda s: build_report(
-                    log_facts(s, one, month), branch=one, group_by="service", span=month
-                )
-            ),
-            1,
-        )
+        month_log, _ = timed(report(log_facts, month), 1)
         over, result = timed(
             with_session(lambda s: overview(s, branches=config.branches, now=now)), args.repeat * 2
         )

@@ -462,6 +462,20 @@ def lobbyq_config(folder: Path) -> Any:
     return make_config(f"sqlite:///{folder / 'bench.db'}", folder / "data")
 
 
+def start_lobbyq(config: Any, port: int, ws: str, trace: Path) -> subprocess.Popen[bytes]:
+    """`serve-lobbyq` in a subprocess of its own, the config given on its stdin."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "serve-lobbyq", str(port), ws, str(trace)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,  # pyttsx3 prints a line per file
+        cwd=ROOT,
+    )
+    assert process.stdin is not None
+    process.stdin.write(config.model_dump_json().encode())
+    process.stdin.close()
+    return process
+
+
 async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
     from tests.support import DISPLAY_TOKEN, KIOSK_TOKEN, PASSWORDS
 
@@ -469,15 +483,7 @@ async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
         config = lobbyq_config(Path(tmp))
         port = free_port()
         trace = Path(tmp) / "deliveries.txt"
-        process = subprocess.Popen(
-            [sys.executable, __file__, "serve-lobbyq", str(port), ws, str(trace)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,  # pyttsx3 prints a line per file
-            cwd=ROOT,
-        )
-        assert process.stdin is not None
-        process.stdin.write(config.model_dump_json().encode())
-        process.stdin.close()
+        process = start_lobbyq(config, port, ws, trace)
         try:
             base = f"http://127.0.0.1:{port}"
             wait_http(base + "/api/v1/health")

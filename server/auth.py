@@ -59,7 +59,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     "teller": frozenset({"counter"}),
     "manager": frozenset({"counter", "manage", "stats"}),
-    "admin": frozenset({"counter", "manage", "stats", "admin"}),
+    "admin": frozenset({"counter", "manage", "stats", "admin", "overview"}),
+    "regional": frozenset({"stats", "overview"}),  # read-only: its branches (server/hq)
 }
 
 

@@ -155,7 +155,11 @@ class Ticket(SQLModel, table=True):
 class TicketEvent(SQLModel, table=True):
     """Every change appends one row. Statistics come from here; nothing else is the truth."""
 
-    __table_args__ = (UniqueConstraint("branch", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("branch", "seq"),
+        # A branch's events of a time range (the log path of reports; migration 0008).
+        Index("ix_ticketevent_branch_at", "branch", "at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     branch: str = Field(max_length=32, index=True)
     seq: int

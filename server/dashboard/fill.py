@@ -78,8 +78,15 @@ def fill_days(
         echo(f"{branch.code}: done ({days} days, {tickets} tickets so far, {elapsed:.0f} s)")
     elapsed = time.monotonic() - started
     mode = "bulk copies of template days" if bulk else "the real use-cases"
-    return [
+    lines = [
         f"filled {days} branch-days ({len(branches)} branches, {first} .. {last}) with "
         f"{tickets} tickets through {mode} in {elapsed:.1f} s "
         f"({days / elapsed if elapsed else 0:.1f} days/s)"
     ]
+    if filler is not None:
+        lines.append(
+            f"  templates (real simulator): {filler.template_s:.1f} s; "
+            f"copies: {filler.copy_s:.1f} s ({days / filler.copy_s if filler.copy_s else 0:.1f} "
+            "days/s)"
+        )
+    return lines

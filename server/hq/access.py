@@ -22,8 +22,6 @@ from server.models import User
 from server.store import Store
 
 REGIONAL = "regional"
-OVERVIEW_ROLES = frozenset({REGIONAL, "admin"})
-STATS_ROLES = frozenset({"manager", "admin", REGIONAL})
 CACHE_S = 5.0  # a change of a user's branches shows within this
 
 _assigned: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
@@ -49,12 +47,10 @@ def visible_branches(store: Store, principal: Principal) -> list[BranchSettings]
     """The configured branches this principal may read statistics of, in config order."""
     if principal.kind != "user":
         return [b for b in store.config.branches if b.code == principal.branch]
-    if principal.role in ("manager", "admin"):
-        return list(store.config.branches)
     if principal.role == REGIONAL:
         codes = assigned_branches(store, principal.name)
         return [b for b in store.config.branches if "*" in codes or b.code in codes]
-    return []
+    return list(store.config.branches) if principal.can("stats") else []
 
 
 def may_read(store: Store, principal: Principal, branch: str) -> bool:
@@ -68,7 +64,7 @@ def check_may_read(store: Store, principal: Principal, branch: str) -> None:
 
 
 async def stats_reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    if principal.kind != "user" or principal.role not in STATS_ROLES:
+    if not principal.can("stats"):
         raise Forbidden("managers and regional managers only", code="managers_only")
     return principal
 
@@ -76,7 +72,7 @@ async def stats_reader(principal: Annotated[Principal, Depends(current_principal
 async def overview_reader(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:
-    if principal.kind != "user" or principal.role not in OVERVIEW_ROLES:
+    if not principal.can("overview"):
         raise Forbidden("regional managers and admins only", code="regional_only")
     return principal
 

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from server.api.deps import StoreDep, drop_token_from_address
 from server.auth import Principal
 from server.dashboard.routes import _who as signed_in
-from server.hq.access import OVERVIEW_ROLES, OverviewReader, visible_branches
+from server.hq.access import OverviewReader, visible_branches
 from server.hq.compare import compare_branches, compare_csv
 from server.hq.overview import overview
 from server.stats.facts import seal_days
@@ -131,7 +131,7 @@ def hq_page(request: Request, store: StoreDep) -> Response:
     principal = signed_in(request, store)
     if principal is None:
         return templates.TemplateResponse(request, "hq_login.html", {}, headers=headers)
-    if principal.kind != "user" or principal.role not in OVERVIEW_ROLES:
+    if not principal.can("overview"):
         context = {"who": principal.name, "role": principal.role or principal.kind}
         return templates.TemplateResponse(
             request, "hq_refused.html", context, status_code=403, headers=headers

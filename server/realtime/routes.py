@@ -23,6 +23,7 @@ from server.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_branch
 from server.auth import Principal
 from server.errors import LobbyQError, NotAuthenticated
 from server.realtime.fanout import frame_writer
+from server.realtime.snapshots import stop_shared
 from server.realtime.stream import BranchStream, SendWatch, limits_for, parse_since
 from server.store import Store
 
@@ -120,6 +121,7 @@ def install(store: Store) -> None:
 
 
 async def shutdown(store: Store) -> None:
+    stop_shared(store)
     watch = _watches.get(store)
     if watch is not None:
         watch.stop()

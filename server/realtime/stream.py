@@ -26,9 +26,11 @@ from starlette.concurrency import run_in_threadpool
 
 from server.config import BranchSettings
 from server.events import Event
+from server.hub.base import Subscription
 from server.models import Branch, TicketEvent
 from server.queue.snapshot import queue_snapshot
 from server.realtime.fanout import WriteFrame, text_frame
+from server.realtime.snapshots import shared_snapshots
 from server.store import Store
 
 log = logging.getLogger("lobbyq.realtime")
@@ -180,27 +182,35 @@ class BranchStream:
     async def run(self, since: int | None) -> None:
         self._loop = asyncio.get_running_loop()
         self.sent_at = self._loop.time()
+        snapshots = shared_snapshots(self.store, read_snapshot)
         async with self.store.hub.subscribe(self.branch.code) as subscription:
-            await self._start(since)
-            if self._write_frame is not None:
-                subscription.direct = self._direct
-            heartbeat = self.limits.heartbeat_s
-            while True:
-                if subscription.overflowed:
-                    # It fell behind by a whole queue: what it missed is old news.
-                    subscription.reset()
-                    await self._send_snapshot()
+            snapshots.tap(subscription)
+            try:
+                await self._follow(subscription, since)
+            finally:
+                snapshots.untap(subscription)
+
+    async def _follow(self, subscription: Subscription, since: int | None) -> None:
+        await self._start(since)
+        if self._write_frame is not None:
+            subscription.direct = self._direct
+        heartbeat = self.limits.heartbeat_s
+        while True:
+            if subscription.overflowed:
+                # It fell behind by a whole queue: what it missed is old news.
+                subscription.reset()
+                await self._send_snapshot()
+                continue
+            # Heartbeats fill silences: events written directly count as traffic.
+            quiet = self._loop.time() - self.sent_at
+            if quiet < heartbeat or len(subscription):
+                event = await subscription.next(max(heartbeat - quiet, 0.0))
+                if event is not None:
+                    await self._deliver(event)
                     continue
-                # Heartbeats fill silences: events written directly count as traffic.
-                quiet = self._loop.time() - self.sent_at
-                if quiet < heartbeat or len(subscription):
-                    event = await subscription.next(max(heartbeat - quiet, 0.0))
-                    if event is not None:
-                        await self._deliver(event)
-                        continue
-                    if subscription.overflowed or self._loop.time() - self.sent_at < heartbeat:
-                        continue
-                await self._send_ping()
+                if subscription.overflowed or self._loop.time() - self.sent_at < heartbeat:
+                    continue
+            await self._send_ping()
 
     def _direct(self, event: Event) -> bool:
         """Called by the hub while this subscriber is idle: write the next event now,
@@ -274,10 +284,10 @@ class BranchStream:
         self.last = event.seq
 
     async def _send_snapshot(self) -> None:
-        snapshot = await run_in_threadpool(read_snapshot, self.store, self.branch)
-        seq = int(snapshot["seq"])
-        await self._send_timed(dumps({"type": "snapshot", "seq": seq, "data": snapshot}))
-        self.last = seq
+        """The branch's shared snapshot: built once per change (snapshots.py)."""
+        snapshot = await shared_snapshots(self.store, read_snapshot).get(self.branch, dumps)
+        await self._send_timed(snapshot.text)
+        self.last = snapshot.seq
         self.snapshots += 1
 
     async def _send_ping(self) -> None:

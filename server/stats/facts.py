@@ -22,6 +22,7 @@ both paths give the same report on random days.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
@@ -350,8 +351,32 @@ def _has_ended(session: Session, ticket_id: int) -> bool:
 # --- reading --------------------------------------------------------------------------
 
 
+# TicketFacts' fields in order, as stored (segment_start is not: it only matters while
+# folding), for building the objects positionally from plain rows.
+_POSITIONAL = [
+    f.name if f.name in _FACT.c else None
+    for f in dataclasses.fields(TicketFacts)
+    if not f.name.startswith("_")
+]
+_PG_READ = (
+    "SELECT "
+    + ", ".join(f'"{name}"' if name else "NULL" for name in _POSITIONAL)
+    + " FROM ticket_fact WHERE branch = %s AND issued_at >= %s AND issued_at < %s"
+)
+
+
 def read_facts(session: Session, branch: str, start: datetime, end: datetime) -> list[TicketFacts]:
-    rows = connection_of(session).execute(
+    """The fact rows of tickets issued in [start, end). On Postgres straight from the
+    driver: a year is ~150,000 rows, and SQLAlchemy's per-value processing of three
+    datetimes per row was most of the time (psycopg already gives aware datetimes)."""
+    connection = connection_of(session)
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            cursor.execute(_PG_READ, (branch, utc(start), utc(end)))
+            return [TicketFacts(*row) for row in cursor.fetchall()]
+    rows = connection.execute(
         _READ.where(
             _FACT.c.branch == branch,
             _FACT.c.issued_at >= utc(start),

@@ -7,7 +7,8 @@ Create Date: 2026-12-01 12:40:00
 ticket_fact holds one row per ticket folded from its events and fact_day one row per
 sealed (branch, day) with the day's counts: reports over months and the overview of
 hundreds of branches read these instead of folding the whole event log
-(server/stats/facts.py). Both are derived: `lobbyq rebuild-facts` rewrites them from
+(server/stats/facts.py), and an index over a branch's events by time serves the
+log path. Both tables are derived: `lobbyq rebuild-facts` rewrites them from
 the log. user.branches names the branches a `regional` user oversees; the role enum
 of Postgres gets the value (SQLite stores the name as text).
 """
@@ -33,6 +34,9 @@ def upgrade() -> None:
         with op.get_context().autocommit_block():
             op.execute("ALTER TYPE role ADD VALUE IF NOT EXISTS 'regional'")
     op.add_column("user", sa.Column("branches", sa.JSON(), nullable=True))
+    # The log path reads a branch's events of a time range; without this it scanned
+    # every event of the branch (a million a year).
+    op.create_index("ix_ticketevent_branch_at", "ticketevent", ["branch", "at"])
     op.create_table(
         "ticket_fact",
         sa.Column("ticket_id", sa.Integer(), autoincrement=False, nullable=False),
@@ -77,5 +81,6 @@ def downgrade() -> None:
     op.drop_table("fact_day")
     op.drop_index("ix_ticket_fact_issued", table_name="ticket_fact")
     op.drop_table("ticket_fact")
+    op.drop_index("ix_ticketevent_branch_at", table_name="ticketevent")
     with op.batch_alter_table("user") as batch:
         batch.drop_column("branches")

@@ -1,0 +1,210 @@
+"""Statistics at scale on PostgreSQL: the data generator's speed, a year's report of
+one branch, the overview of many branches, the dashboard's summary of a month; each
+next to the log path it replaces and to floors measured in the same run.
+
+    .venv/bin/python bench/bench_stats.py --database-url postgresql+psycopg://postgres@127.0.0.1:54329/postgres \\
+        [--branches 200] [--days 365] [--repeat 5]
+
+It creates a fresh database (dropped at the end unless --keep), a config of
+`--branches` copies of the demo branch (config.example.toml: 5 services, 8 counters),
+and fills with `lobbyq simulate --bulk`'s path (server/dashboard/fill.py):
+one branch for `--days` days up to the day before yesterday (sealed), and every
+branch for today (the overview's day). Then, median of --repeat runs each:
+
+- report of one branch for the whole range (group_by service), fast path and log path;
+- the dashboard summary (three groupings + histogram) for the last 30 days, both paths;
+- the overview of every branch (`GET /overview`'s use-case);
+- floors: `SELECT 1` (a round trip) and a bare fetch of the year's fact rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import tomllib
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def make_config(url: str, branches: int, data_dir: Path) -> Any:
+    from server.config import parse_config
+
+    demo = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    template = demo["branches"][0]
+    made = []
+    for i in range(branches):
+        branch = dict(template)
+        branch["code"] = f"h{i + 1:03d}"
+        branch["name"] = {"zh": f"第{i + 1}支行", "en": f"Branch {i + 1}"}
+        branch["kiosks"] = [{"id": "k1", "token": f"bench-kiosk-{i:04d}"}]
+        branch["displays"] = [{"id": "tv1", "token": f"bench-display-{i:04d}"}]
+        branch.pop("printers", None)
+        made.append(branch)
+    demo["branches"] = made
+    demo["server"] = {**demo.get("server", {}), "database_url": url, "data_dir": str(data_dir)}
+    demo["users"] = [u for u in demo.get("users", []) if u.get("role") != "teller"]
+    return parse_config(demo, source="<bench>")
+
+
+def timed(work: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = work()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", required=True, help="a Postgres server's admin URL")
+    parser.add_argument("--branches", type=int, default=200)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--distinct-days", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the filled database")
+    args = parser.parse_args()
+
+    import sqlalchemy
+
+    from server.app import prepare_database
+    from server.dashboard.fill import fill_days
+    from server.dashboard.summary import dashboard_summary
+    from server.db import Database
+    from server.hq.overview import overview
+    from server.stats.compute import DateRange, build_report, log_facts
+    from server.stats.facts import facts_in, local_midnight, read_facts
+
+    name = f"lobbyq_bench_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(args.database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = args.database_url.rsplit("/", 1)[0] + f"/{name}"
+    data_dir = Path("/tmp") / name
+    config = make_config(url, args.branches, data_dir)
+    db = Database(url)
+    rows: list[tuple[str, str]] = []
+    try:
+        prepare_database(config, db)
+        now = datetime.now(UTC)
+        one = config.branches[0]
+        today = now.astimezone(one.zone).date()
+        last = today - timedelta(days=2)
+        first = last - timedelta(days=args.days - 1)
+
+        def fill(branches: Any, start: Any, end: Any) -> float:
+            started = time.perf_counter()
+            for line in fill_days(
+                config,
+                db,
+                branches=branches,
+                first=start,
+                last=end,
+                seed=1,
+                bulk=True,
+                distinct_days=args.distinct_days,
+            ):
+                rows.append(("", line.strip()))
+            return time.perf_counter() - started
+
+        year_s = fill([one], first, last)
+        with db.read() as session:
+            tickets = session.execute(sqlalchemy.text("SELECT count(*) FROM ticket")).scalar()
+            events = session.execute(sqlalchemy.text("SELECT count(*) FROM ticketevent")).scalar()
+        days = args.days
+        rows.append(
+            (
+                "bulk fill, one branch",
+                f"{days} days, {tickets} tickets, {events} events "
+                f"in {year_s:.1f} s ({days / year_s:.1f} branch-days/s)",
+            )
+        )
+        today_s = fill(config.branches, today, today)
+        rows.append(
+            (
+                "bulk fill, every branch today",
+                f"{args.branches} branch-days in "
+                f"{today_s:.1f} s ({args.branches / today_s:.1f} branch-days/s)",
+            )
+        )
+        rate = (days + args.branches) / (year_s + today_s)
+        rows.append(("=> a year of 200 branches", f"{200 * 365 / rate / 60:.0f} min at that rate"))
+        started = time.perf_counter()
+        spare = config.branches[1]
+        fill_days(config, db, branches=[spare], first=first, last=first, seed=1)
+        rows.append(("real use-cases, one day", f"{time.perf_counter() - started:.1f} s"))
+
+        year = DateRange(
+            local_midnight(first, one.zone), local_midnight(last + timedelta(days=1), one.zone)
+        )
+        month = DateRange(
+            local_midnight(today - timedelta(days=29), one.zone),
+            local_midnight(today + timedelta(days=1), one.zone),
+        )
+
+        def with_session(work: Callable[[Any], Any]) -> Callable[[], Any]:
+            def run() -> Any:
+                with db.read() as session:
+                    return work(session)
+
+            return run
+
+        floor, _ = timed(
+            with_session(lambda s: s.execute(sqlalchemy.text("SELECT 1")).scalar()), 20
+        )
+        fetch, fetched = timed(
+            with_session(lambda s: read_facts(s, one.code, year.start, year.end)), args.repeat
+        )
+
+        def report(load: Callable[..., Any], span: Any) -> Callable[[], Any]:
+            return with_session(
+                lambda s: build_report(
+                    load(s, one, span), branch=one, group_by="service", span=span
+                )
+            )
+
+        year_fast, _ = timed(report(facts_in, year), args.repeat)
+        year_log, _ = timed(report(log_facts, year), 1)
+        month_fast, _ = timed(
+            with_session(lambda s: dashboard_summary(s, branch=one, span=month, now=now)),
+            args.repeat,
+        )
+        month_log, _ = timed(report(log_facts, month), 1)
+        over, result = timed(
+            with_session(lambda s: overview(s, branches=config.branches, now=now)), args.repeat * 2
+        )
+        rows += [
+            ("floor: SELECT 1", f"{floor:.2f} ms"),
+            (f"floor: fetch the year's {len(fetched)} fact rows", f"{fetch:.0f} ms"),
+            (
+                "report of a year, one branch (target 1000 ms)",
+                f"{year_fast:.0f} ms (log path: {year_log:.0f} ms)",
+            ),
+            (
+                "dashboard summary of 30 days (target 300 ms)",
+                f"{month_fast:.0f} ms (log path, one grouping: {month_log:.0f} ms)",
+            ),
+            (f"overview of {len(result)} branches (target 500 ms)", f"{over:.0f} ms"),
+        ]
+    finally:
+        db.dispose()
+        if not args.keep:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+    print("| measure | result |\n|---|---|")
+    for label, value in rows:
+        print(f"| {label} | {value} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,9 +2,9 @@
 
 The page is one template on the web kit (server/web) plus plain JS/CSS under
 /static/counter/ (no internet in a branch). It signs in with POST
-/api/v1/auth/login (the `lobbyq_session` cookie), or takes a bearer token: `?token=`
-on the URL (kept in the cookie, then dropped from
-the address) or an `Authorization: Bearer` header (handed to the page's script).
+/api/v1/auth/login (the `lobbyq_session` cookie), or takes a bearer token in an
+`Authorization: Bearer` header (handed to the page's script); a `?token=` in the
+address is dropped, never taken (docs/security.md).
 Everything it shows is read back from the API: the summary of its counter after
 each action and on every WebSocket event.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from server.api.deps import StoreDep, staff_token_to_cookie
+from server.api.deps import StoreDep, drop_token_from_address
 from server.config import BranchSettings
 from server.web.pages import page_templates
 
@@ -64,7 +64,7 @@ def teller_page(branch: str, request: Request, store: StoreDep) -> Response:
         )
     token = request.query_params.get("token")
     if token:
-        return staff_token_to_cookie(store, token, f"/counter/{settings.code}")
+        return drop_token_from_address(f"/counter/{settings.code}")
     scheme, _, header_token = request.headers.get("authorization", "").partition(" ")
     boot = {
         "branch": page_settings(settings),

@@ -6,6 +6,7 @@ the server serves them all itself). Each part of LobbyQ has a folder under it:
     /static/display/...    the lobby TV
     /static/counter/...    the teller page
     /static/dashboard/...  the manager dashboard (vendor/ holds Chart.js)
+    /static/hq/...         the headquarters page
     /static/swagger/...    Swagger UI for /docs
 
 A new part adds one line to STATIC_DIRS. Starlette's StaticFiles serves the files, so
@@ -28,6 +29,7 @@ STATIC_DIRS: dict[str, Path] = {
     "display": ROOT / "lobby_display" / "static",
     "counter": ROOT / "counter_client" / "static",
     "dashboard": ROOT / "server" / "dashboard" / "static",
+    "hq": ROOT / "server" / "hq" / "static",
 }
 
 

@@ -17,10 +17,15 @@ from server.web.i18n import catalogue, translate
 KIT_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
+def script_json(value: Any) -> Markup:
+    """JSON with <, >, & and ' escaped: no value can end a <script> element."""
+    return htmlsafe_json_dumps(value, ensure_ascii=False)
+
+
 def data_blob(element_id: str, value: Any) -> Markup:
-    """`<script type="application/json" id=...>`: JSON with <, >, & and ' escaped, so no
-    value can end the element; a script reads it with `LobbyQ.data(id)`."""
-    text = htmlsafe_json_dumps(value, ensure_ascii=False)
+    """`<script type="application/json" id=...>` holding `script_json(value)`; a script
+    reads it with `LobbyQ.data(id)`."""
+    text = script_json(value)
     return Markup(f'<script id="{escape(element_id)}" type="application/json">{text}</script>')
 
 

@@ -1,9 +1,10 @@
-"""The teller page `/counter/{branch}` and its static assets.
+"""The teller page `/counter/{branch}`.
 
-The page is one template plus plain JS/CSS served from here (no internet in a
-branch). It signs in with POST /api/v1/auth/login (the `lobbyq_session` cookie), or
-takes a bearer token in an `Authorization: Bearer` header (handed to the page's
-script); a `?token=` in the address is dropped, never taken (docs/security.md).
+The page is one template on the web kit (server/web) plus plain JS/CSS under
+/static/counter/ (no internet in a branch). It signs in with POST
+/api/v1/auth/login (the `lobbyq_session` cookie), or takes a bearer token in an
+`Authorization: Bearer` header (handed to the page's script); a `?token=` in the
+address is dropped, never taken (docs/security.md).
 Everything it shows is read back from the API: the summary of its counter after
 each action and on every WebSocket event.
 """
@@ -15,15 +16,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from server.api.deps import StoreDep, drop_token_from_address
 from server.config import BranchSettings
+from server.web.pages import page_templates
 
 HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
-ASSETS = {"counter.js": "text/javascript", "counter.css": "text/css"}
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates = page_templates(HERE / "templates")
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,17 +51,6 @@ def page_settings(branch: BranchSettings) -> dict[str, Any]:
             for c in branch.counters
         ],
     }
-
-
-@router.get("/counter/static/{name}")
-def static_file(name: str) -> Response:
-    if name not in ASSETS:
-        return Response("not found", status_code=404, media_type="text/plain")
-    return Response(
-        (STATIC / name).read_bytes(),
-        media_type=ASSETS[name],
-        headers={"Cache-Control": "no-cache"},
-    )
 
 
 @router.get("/counter/{branch}", response_class=HTMLResponse)

@@ -28,6 +28,7 @@ from server.customer.booking_routes import limit
 from server.errors import LobbyQError
 from server.models import utc
 from server.store import Store
+from server.web.pages import script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,8 +40,6 @@ def _templates() -> Jinja2Templates:
 
 
 def _boot(value: Any) -> Markup:
-    from kiosk.routes import script_json
-
     return script_json(value)
 
 

@@ -15,14 +15,12 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import select
 
 from kiosk import booking_pages, printer_api, printing
 from kiosk.qr import svg_response
-from server.api.deps import DEVICE_COOKIE, StoreDep, base_url
+from server.api.deps import StoreDep, base_url
 from server.api.tickets import public_ticket
 from server.auth import Principal
 from server.config import BranchSettings
@@ -30,10 +28,12 @@ from server.customer.feedback import feedback_given
 from server.errors import LobbyQError
 from server.models import Ticket
 from server.store import Store
+from server.web.device import device_cookie, device_token_to_cookie
+from server.web.pages import page_templates
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates = page_templates(HERE / "templates")
 
 router = APIRouter(include_in_schema=False)
 router.include_router(printer_api.router, include_in_schema=True)
@@ -67,32 +67,7 @@ async def shutdown(store: Store) -> None:
     await anyio.to_thread.run_sync(printing.shutdown, store)
 
 
-# -- static assets (served here: kiosks and phones in a branch have no internet) ----------
-
-STATIC = HERE / "static"
-MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-
-
-@router.get("/kiosk/static/{name}")
-def static_file(name: str) -> Response:
-    path = STATIC / name
-    if not re.fullmatch(r"[a-z0-9_-]+\.(js|css|svg)", name) or not path.is_file():
-        return Response("not found", status_code=404, media_type="text/plain")
-    return Response(
-        path.read_bytes(),
-        media_type=MEDIA_TYPES[path.suffix],
-        headers={"Cache-Control": "no-cache"},
-    )
-
-
 # -- the kiosk page -------------------------------------------------------------------------
-
-
-def script_json(value: Any) -> Markup:
-    """JSON safe inside <script>: no '<', '>' or '&' can close the element."""
-    text = json.dumps(value, ensure_ascii=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)
 
 
 def _device(store: Store, token: str | None) -> Principal | None:
@@ -129,13 +104,8 @@ def kiosk_page(
         device = _device(store, token)
         if not _is_this_kiosk(device, branch, kiosk_id):
             return _refused(request, branch, kiosk_id, "wrong_token", 403)
-        # The token leaves the address bar at once; the device keeps it in a cookie.
-        response = RedirectResponse(f"/kiosk/{branch}/{kiosk_id}", status_code=303)
-        response.set_cookie(
-            DEVICE_COOKIE, token, httponly=True, samesite="strict", max_age=10 * 365 * 86400
-        )
-        return response
-    device = _device(store, request.cookies.get(DEVICE_COOKIE))
+        return device_token_to_cookie(request, token, f"/kiosk/{branch}/{kiosk_id}")
+    device = _device(store, device_cookie(request))
     if not _is_this_kiosk(device, branch, kiosk_id):
         return _refused(request, branch, kiosk_id, "no_token", 401)
     return templates.TemplateResponse(
@@ -144,7 +114,7 @@ def kiosk_page(
         {
             "branch": settings,
             "kiosk": kiosk,
-            "boot": script_json(_kiosk_boot(settings, kiosk.id, kiosk.printer)),
+            "boot": _kiosk_boot(settings, kiosk.id, kiosk.printer),
         },
     )
 
@@ -190,7 +160,7 @@ def printers_page(branch: str, request: Request, store: StoreDep) -> Response:
     return templates.TemplateResponse(
         request,
         "printers.html",
-        {"branch": settings, "boot": script_json({"branch": branch})},
+        {"branch": settings, "boot": {"branch": branch}},
     )
 
 
@@ -227,14 +197,12 @@ def mobile_ticket(token: str, request: Request, store: StoreDep) -> Response:
         {
             "branch": branch,
             "ticket": state,
-            "boot": script_json(
-                {
-                    "token": token,
-                    "ticket": state,
-                    "branchName": branch.name.model_dump(),
-                    "ratings": branch.ratings_enabled,
-                }
-            ),
+            "boot": {
+                "token": token,
+                "ticket": state,
+                "branchName": branch.name.model_dump(),
+                "ratings": branch.ratings_enabled,
+            },
         },
     )
 

@@ -1,31 +1,27 @@
-"""The lobby TV page `/display/{b}/{display_id}`, its assets, and `/audio/{name}`."""
+"""The lobby TV page `/display/{b}/{display_id}` and `/audio/{name}` (its script and
+styles are under /static/display/, see server/web/assets.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from lobby_display import voice
 from lobby_display.display import Refusal, check_display, page_config
-from server.api.deps import DEVICE_COOKIE, bearer_token
+from server.api.deps import bearer_token
 from server.errors import NotFound
 from server.store import Store
+from server.web.device import device_token_to_cookie
+from server.web.pages import page_templates
 
 router = APIRouter(include_in_schema=False)
 
 HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-# Only these files are served: no path from the request ever reaches the disk.
-ASSETS = {path.name: path for path in STATIC.iterdir() if path.suffix in (".js", ".css", ".svg")}
-MEDIA = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+templates = page_templates(HERE / "templates")
 AUDIO_WAIT_S = 10.0
-DEVICE_COOKIE_AGE_S = 400 * 24 * 3600
 # Staff preview a display signed in (the session cookie), never with a token in the
 # address: an address ends up in the browser's history (docs/security.md).
 STAFF_TOKEN_IN_ADDRESS = Refusal(
@@ -61,24 +57,14 @@ def display_page(
     if isinstance(allowed, Refusal):
         return _refused(request, allowed)
     if token and allowed.kind == "display":
-        # Keep the token in a cookie and take it out of the address bar.
-        response = RedirectResponse(request.url.path, status_code=303)
-        response.set_cookie(
-            DEVICE_COOKIE,
-            token,
-            max_age=DEVICE_COOKIE_AGE_S,
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
-        return response
+        return device_token_to_cookie(request, token)
     if token and allowed.kind == "user":
         return _refused(request, STAFF_TOKEN_IN_ADDRESS)
     config = page_config(store, settings, display_id)
     return templates.TemplateResponse(
         request,
         "display.html",
-        {"branch": settings, "config_json": _script_json(config)},
+        {"branch": settings, "config": config},
         headers={"Cache-Control": "no-store"},
     )
 
@@ -91,14 +77,6 @@ def _refused(request: Request, refusal: Refusal) -> Response:
         status_code=refusal.status,
         headers={"Cache-Control": "no-store"},
     )
-
-
-@router.get("/display-static/{name}")
-def display_asset(name: str) -> Response:
-    path = ASSETS.get(name)
-    if path is None:
-        raise NotFound("no such file", code="asset_not_found")
-    return FileResponse(path, media_type=MEDIA[path.suffix], headers={"Cache-Control": "no-cache"})
 
 
 @router.get(voice.AUDIO_URL_PREFIX + "/{name}")
@@ -130,9 +108,3 @@ async def shutdown(store: Store) -> None:
 
 
 __all__: list[Any] = ["router", "install", "shutdown"]
-
-
-def _script_json(value: dict[str, Any]) -> str:
-    """JSON safe inside <script>: no "</script>" or "<!--" can end the element."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -120,10 +120,12 @@ def install_offline_docs(app: FastAPI) -> None:
 
     import fastapi_offline
     from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.staticfiles import StaticFiles
 
-    assets = Path(fastapi_offline.__file__).parent / "static"
-    app.mount("/static/swagger", StaticFiles(directory=assets), name="swagger")
+    from server.web.assets import static_mount
+
+    # The one /static mount of the web kit, with Swagger UI's files as one more part.
+    swagger = Path(fastapi_offline.__file__).parent / "static"
+    app.router.routes.append(static_mount({"swagger": swagger}))
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:

@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const boot = JSON.parse(document.getElementById("boot").textContent);
+  const boot = LobbyQ.data("boot");
   const B = boot.branch;
   const API = "/api/v1";
   const $ = (id) => document.getElementById(id);
@@ -20,7 +20,7 @@
     offset: 0,               // server clock - browser clock, ms
     requested: 0, applied: 0, appliedSeq: -1,
     busy: false,
-    ws: null, wsLive: false, wsRetry: 1000, wsTimer: null, pollTimer: null,
+    live: null, wsLive: false, pollTimer: null,
     dialog: null,            // "call" | "transfer" | "rating" | "close"
     transferTargets: [],
     view: null,
@@ -28,35 +28,9 @@
 
   // ---------------------------------------------------------------- messages
 
-  const ZH = {
-    counter_taken: "该窗口已有柜员登录",
-    signed_in_elsewhere: "您已在其他窗口登录，请先关闭该窗口",
-    ticket_held: "当前号码尚未办结：请先办结、过号或转移",
-    counter_paused: "窗口已暂停，请先按 F8 恢复",
-    counter_closed: "窗口未开启",
-    no_ticket_held: "当前没有正在呼叫或办理的号码",
-    already_serving: "该号码已在办理中",
-    recall_first: "请先重呼，再标记过号",
-    ticket_not_found: "今天没有这个号码",
-    not_waiting: "该号码不在等候中",
-    grace_expired: "过号已超过宽限时间，请客户重新取号",
-    service_not_served: "本窗口不办理该业务，请转移",
-    not_at_counter: "您未在该窗口登录",
-    transfer_target: "请选择其他转移目标",
-    unknown_service: "没有这个业务",
-    unknown_counter: "没有这个窗口",
-    counter_not_found: "没有这个窗口",
-    branch_not_found: "没有这个网点",
-    not_authenticated: "请先登录",
-    token_expired: "登录已过期，请重新登录",
-    invalid_token: "登录无效，请重新登录",
-    bad_credentials: "用户名或密码错误",
-    login_rate_limited: "登录失败次数过多，请一分钟后再试",
-    staff_only: "仅限柜员使用",
-    invalid_input: "输入无效",
-    unreachable: "无法连接服务器，请稍后再试",
-    queue_empty: "当前没有等候的客户",
-  };
+  // Refusals by error code: server/web/catalogues/<lang>.json (counter.*).
+  const ZH = LobbyQ.catalogue.zh;
+  const EN = LobbyQ.catalogue.en;
 
   let messageTimer = null;
   function say(kind, zh, en, ms) {
@@ -70,7 +44,7 @@
   }
 
   function refusal(err) {
-    let en = err.message || "refused";
+    let en = err.message || EN[err.code] || "refused";
     let zh = ZH[err.code] || "操作未完成";
     if (err.code === "counter_taken") {
       // "teller2 is signed in at counter 3" -> "张伟 is signed in at counter 3"
@@ -367,7 +341,16 @@
 
   function startLive() {
     stopLive();
-    connect();
+    S.live = LobbyQ.live({
+      path: `/ws/branches/${encodeURIComponent(B.code)}`,
+      token: S.token,
+      firstDelayMs: 1000,
+      maxDelayMs: 15000,
+      onStatus: (connected) => { S.wsLive = connected; setLink(connected ? "live" : "polling"); },
+      onSnapshot: () => { S.lastRefresh = Date.now(); refreshSoon(); },  // read the counter again
+      onEvent: () => { S.lastRefresh = Date.now(); refreshSoon(); },
+      onRefused: () => { S.live = null; start(); return null; },  // the session is no longer valid
+    });
     S.pollTimer = setInterval(() => {
       if (!S.wsLive || Date.now() - S.lastRefresh > SAFETY_MS) { S.lastRefresh = Date.now(); refresh(); }
     }, POLL_MS);
@@ -375,40 +358,8 @@
 
   function stopLive() {
     clearInterval(S.pollTimer); S.pollTimer = null;
-    clearTimeout(S.wsTimer); S.wsTimer = null;
-    if (S.ws) { const ws = S.ws; S.ws = null; ws.onclose = null; ws.close(); }
+    if (S.live) { S.live.close(); S.live = null; }
     S.wsLive = false;
-  }
-
-  function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    let url = `${proto}//${location.host}/ws/branches/${encodeURIComponent(B.code)}`;
-    if (S.token) url += "?token=" + encodeURIComponent(S.token);
-    let ws;
-    try { ws = new WebSocket(url); } catch (e) { return retry(); }
-    S.ws = ws;
-    ws.onopen = () => { S.wsRetry = 1000; };
-    ws.onmessage = (message) => {
-      let data;
-      try { data = JSON.parse(message.data); } catch (e) { return; }
-      if (!S.wsLive) { S.wsLive = true; setLink("live"); }
-      if (data.type === "ping") return;
-      S.lastRefresh = Date.now();
-      refreshSoon();  // snapshot or event: read the counter again
-    };
-    ws.onclose = (event) => {
-      if (S.ws !== ws) return;
-      S.ws = null; S.wsLive = false;
-      setLink("polling");
-      if (event.code === 1008) { start(); return; }  // the session is no longer valid
-      retry();
-    };
-  }
-
-  function retry() {
-    clearTimeout(S.wsTimer);
-    S.wsTimer = setTimeout(() => { if (S.view === "desk") connect(); }, S.wsRetry);
-    S.wsRetry = Math.min(15000, S.wsRetry * 2);
   }
 
   // ---------------------------------------------------------------- actions
@@ -456,7 +407,7 @@
 
   const ACTIONS = {
     next: () => act("/call-next", undefined, (data) => {
-      if (data === null) say("info", ZH.queue_empty, "Nobody is waiting for this counter");
+      if (data === null) say("info", ZH.queue_empty, EN.queue_empty);
       else called(data, { zh: "已呼叫", en: "Called" });
     }),
     recall: () => act("/recall", undefined, (d) => called(d, { zh: "已重呼", en: "Recalled" })),

@@ -2,84 +2,14 @@
 (function () {
   "use strict";
 
-  var BOOT = JSON.parse(document.getElementById("boot").textContent);
+  var BOOT = LobbyQ.data("boot");
   var API = "/api/v1/branches/" + encodeURIComponent(BOOT.branch);
   var IDLE_MS = 60000; // any screen but the start goes home after a minute untouched
   var DONE_S = 30; // the ticket stays this long
   var PRINT_POLL_MS = 300;
   var PRINT_WAIT_MS = 12000;
 
-  var T = {
-    zh: {
-      welcome: "欢迎光临 · 请点击屏幕取号",
-      chooseService: "请选择您要办理的业务",
-      noServices: "暂无可办理的业务，请咨询大堂工作人员。",
-      vipTitle: "贵宾客户", vipSub: "刷卡或输入卡号",
-      apptTitle: "预约签到", apptSub: "输入预约码",
-      careTitle: "爱心通道", careSub: "老人、孕妇、行动不便",
-      waitingBefore: "等候 ", waitingAfter: " 人", about: "约", minutes: "分钟", noWait: "无需等候",
-      clear: "清空", delete: "删除", back: "返回", confirm: "确定", cancel: "取消",
-      vipKeypad: "请刷贵宾卡，或输入卡号", vipHint: "可将卡片在读卡器上刷一下，号码会自动填入",
-      apptKeypad: "请输入预约码", apptHint: "预约码在预约短信中",
-      enterSomething: "请先输入号码",
-      vipMode: "★ 贵宾客户：请选择业务", careMode: "♥ 爱心通道：请选择业务",
-      issuing: "正在为您取号，请稍候…",
-      yourNumber: "您的号码", peopleAhead: "前面等候人数", estimatedWait: "预计等候",
-      scanQr: "手机扫码，随时查看排队进度",
-      printing: "正在打印号票…",
-      printed: "✓ 请取走下方的号票",
-      printFailed: "⚠ 打印机故障，号票未能打印。请用手机拍下本页或扫描二维码，或向大堂工作人员求助。您的号码有效。",
-      noPrinter: "本机不打印号票：请记住您的号码，或用手机扫描二维码。",
-      done: "完成", secondsLeft: "（{s} 秒后返回）",
-      late: "您已超过预约时间，本号为普通号，按到店顺序办理。",
-      apptOk: "预约签到成功",
-      unknownVipTitle: "未找到该贵宾卡号",
-      unknownVipText: "这个卡号不在贵宾名单上。您可以取一张普通号，或返回重新输入。",
-      takeNormal: "取普通号", retry: "重新输入", home: "返回首页",
-      apptNotFoundTitle: "未找到该预约",
-      apptNotFoundText: "请核对预约码后重新输入，或取普通号。",
-      apptUsedTitle: "该预约已签到",
-      apptUsedText: "这个预约码已经取过号了。如有疑问请咨询大堂工作人员。",
-      errorTitle: "暂时无法取号",
-      errorText: "请稍后再试，或向大堂工作人员求助。",
-      closedTitle: "该业务暂停取号",
-      printerDown: "打印机暂停服务：号码将显示在屏幕上，请拍照或扫码"
-    },
-    en: {
-      welcome: "Welcome · touch the screen to take a ticket",
-      chooseService: "Please choose a service",
-      noServices: "No service is open now. Please ask our staff.",
-      vipTitle: "VIP customers", vipSub: "Swipe or type your card number",
-      apptTitle: "Appointment", apptSub: "Enter your code",
-      careTitle: "Priority assistance", careSub: "Elderly, pregnant, disabled",
-      waitingBefore: "", waitingAfter: " waiting", about: "about", minutes: "min", noWait: "No wait",
-      clear: "Clear", delete: "Delete", back: "Back", confirm: "OK", cancel: "Cancel",
-      vipKeypad: "Swipe your VIP card or type its number", vipHint: "Swipe the card on the reader: the number fills in by itself",
-      apptKeypad: "Enter your appointment code", apptHint: "The code is in your booking message",
-      enterSomething: "Please enter the number first",
-      vipMode: "★ VIP: choose a service", careMode: "♥ Priority assistance: choose a service",
-      issuing: "Taking your ticket, one moment…",
-      yourNumber: "Your number", peopleAhead: "People ahead", estimatedWait: "Estimated wait",
-      scanQr: "Scan to follow the queue on your phone",
-      printing: "Printing your ticket…",
-      printed: "✓ Please take your ticket below",
-      printFailed: "⚠ The printer failed: no paper ticket. Please take a photo of this screen or scan the QR code, or ask our staff. Your number is valid.",
-      noPrinter: "This kiosk does not print: remember your number or scan the QR code.",
-      done: "Done", secondsLeft: "({s} s)",
-      late: "You are late for your appointment: this is a normal ticket, served in arrival order.",
-      apptOk: "You are checked in",
-      unknownVipTitle: "VIP card not found",
-      unknownVipText: "This number is not on our VIP list. You can take a normal ticket, or go back and try again.",
-      takeNormal: "Take a normal ticket", retry: "Try again", home: "Start again",
-      apptNotFoundTitle: "Appointment not found",
-      apptNotFoundText: "Please check the code and try again, or take a normal ticket.",
-      apptUsedTitle: "Already checked in",
-      apptUsedText: "This appointment already has a ticket. Please ask our staff if in doubt.",
-      errorTitle: "Cannot issue a ticket now",
-      errorText: "Please try again in a moment, or ask our staff.",
-      closedTitle: "This service is closed"
-    }
-  };
+  // Texts: server/web/catalogues/<lang>.json (kiosk.*), through LobbyQ.t.
 
   var state = {
     lang: "zh",
@@ -93,11 +23,8 @@
     printToken: 0
   };
 
-  function t(key) {
-    var table = T[state.lang] || T.zh;
-    return key in table ? table[key] : (key in T.zh ? T.zh[key] : key);
-  }
-  function name(obj) { return obj ? (obj[state.lang] || obj.zh) : ""; }
+  var t = LobbyQ.t;
+  var name = LobbyQ.name;
   function $(id) { return document.getElementById(id); }
 
   // -- screens ------------------------------------------------------------------------------
@@ -133,12 +60,8 @@
 
   // -- language -------------------------------------------------------------------------------
   function setLang(lang) {
-    state.lang = lang;
-    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    document.querySelectorAll("[data-i18n]").forEach(function (el) {
-      var key = el.getAttribute("data-i18n");
-      el.textContent = key === "branchName" ? name(BOOT.branchName) : t(key);
-    });
+    state.lang = LobbyQ.setLang(lang);
+    $("brand-name").textContent = name(BOOT.branchName);
     $("lang").textContent = lang === "zh" ? "English" : "中文";
     renderStart();
     renderKeypad();

@@ -1,7 +1,7 @@
 /* Printers page: states and a preview of the ticket layout (managers). */
 (function () {
   "use strict";
-  var BOOT = JSON.parse(document.getElementById("boot").textContent);
+  var BOOT = LobbyQ.data("boot");
   var API = "/api/v1/branches/" + encodeURIComponent(BOOT.branch) + "/printers";
   var STATE = { ok: "正常 OK", busy: "打印中 Busy", paper_low: "纸将用完 Paper low",
     paper_out: "缺纸 Paper out", offline: "离线 Offline", error: "故障 Error", unknown: "未知 Unknown" };

@@ -1,34 +1,9 @@
 /* LobbyQ mobile ticket: live over /ws/tickets/{token}, polling as a fallback. */
 (function () {
   "use strict";
-  var BOOT = JSON.parse(document.getElementById("boot").textContent);
+  var BOOT = LobbyQ.data("boot");
   var TOKEN = BOOT.token;
-  var T = {
-    zh: {
-      yourNumber: "您的号码", peopleAhead: "前面等候", estimatedWait: "预计等候", pleaseGo: "请到",
-      notifyMe: "叫号时提醒我", notifyOn: "✓ 叫号时会提醒您", cancelTicket: "取消排队",
-      cancelSure: "确定不再排队了吗？号票取消后不能恢复。", cancelYes: "确定取消", cancelNo: "继续排队",
-      rateTitle: "请为本次服务评价", commentLabel: "客户意见簿（选填）", send: "提交评价",
-      thanks: "感谢您的评价！", needRating: "请先点选星级，或写下您的意见",
-      waiting: "排队中，请留意叫号", called: "轮到您了！", serving: "正在为您办理",
-      completed: "办理完成，感谢光临", cancelled: "号票已取消", no_show: "已过号，请咨询大堂工作人员",
-      transferred: "已转到其他业务，请留意叫号",
-      minutes: "分钟", noWait: "即将叫号", live: "实时更新中", offline: "连接中断，正在重连…",
-      calledNote: "请到 {c} 办理", counterN: "{n}号窗口"
-    },
-    en: {
-      yourNumber: "Your number", peopleAhead: "Ahead of you", estimatedWait: "Estimated wait", pleaseGo: "Please go to",
-      notifyMe: "Notify me when called", notifyOn: "✓ You will be notified", cancelTicket: "Cancel my ticket",
-      cancelSure: "Leave the queue? A cancelled ticket cannot be restored.", cancelYes: "Yes, cancel", cancelNo: "Keep my place",
-      rateTitle: "How was our service?", commentLabel: "Comments (optional)", send: "Send",
-      thanks: "Thank you for your feedback!", needRating: "Choose a rating or write a comment first",
-      waiting: "Waiting — please listen for your number", called: "It is your turn", serving: "Being served",
-      completed: "Done — thank you for visiting", cancelled: "Ticket cancelled", no_show: "Missed — please ask our staff",
-      transferred: "Moved to another service, please wait",
-      minutes: "min", noWait: "Very soon", live: "Live", offline: "Connection lost, reconnecting…",
-      calledNote: "Please go to {c}", counterN: "Counter {n}"
-    }
-  };
+  // Texts: server/web/catalogues/<lang>.json (ticket.*), through LobbyQ.t.
   var lang = (navigator.language || "zh").toLowerCase().indexOf("zh") === 0 ? "zh" : "en";
   var ticket = BOOT.ticket;
   var rating = 0;
@@ -37,8 +12,8 @@
   var retry = 1000;
 
   function $(id) { return document.getElementById(id); }
-  function t(k) { return T[lang][k] || T.zh[k] || k; }
-  function nm(o) { return o ? (o[lang] || o.zh) : ""; }
+  var t = LobbyQ.t;
+  var nm = LobbyQ.name;
 
   function counterText() {
     if (!ticket.counter) return "";
@@ -46,8 +21,7 @@
   }
 
   function render() {
-    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    document.querySelectorAll("[data-i18n]").forEach(function (el) { el.textContent = t(el.getAttribute("data-i18n")); });
+    LobbyQ.setLang(lang);
     $("lang").textContent = lang === "zh" ? "English" : "中文";
     $("branch-name").textContent = nm(BOOT.branchName);
     $("card").setAttribute("data-status", ticket.status);

@@ -1,8 +1,8 @@
-/* LobbyQ lobby TV. Plain JS, no dependencies.
+/* LobbyQ lobby TV. Plain JS on the web kit (server/web/static).
  *
- * State comes from /ws/branches/{b}: a snapshot, then events in seq order. On a drop
- * the page reconnects with exponential backoff + jitter and resumes with since=<last
- * seq>; the server replays what was missed or sends a fresh snapshot. Everything kept
+ * State comes from /ws/branches/{b} through LobbyQ.live (kit/live.js): a snapshot, then
+ * events in seq order; after a drop it resumes with since=<last seq> (replay or a fresh
+ * snapshot), with the kit's backoff. Everything kept
  * is capped (recent calls, audio queue, waiting tickets are only those really waiting)
  * so the page can run for days.
  *
@@ -11,12 +11,11 @@
 (function () {
   "use strict";
 
-  var cfg = JSON.parse(document.getElementById("lobbyq-config").textContent);
+  var cfg = LobbyQ.data("lobbyq-config");
   var RECENT = cfg.recent || 8;
   var AUDIO_QUEUE_MAX = 20;
   var AUDIO_LOG_MAX = 200;
   var ANNOUNCE_MAX_AGE_MS = 120000; // a call replayed after a long drop is shown, not spoken
-  var WATCHDOG_MS = 45000; // the server pings every ~15 s of silence
   var REFRESH_MS = 10 * 60000; // a full re-read now and then heals any drift
   var CLIP_TIMEOUT_MS = 30000;
 
@@ -304,80 +303,35 @@
     playNext();
   });
 
-  // --- the connection ---------------------------------------------------------------
+  // --- the connection (the kit's live client) ------------------------------------------
 
-  var socket = null;
-  var attempt = 0;
-  var reconnectTimer = null;
-  var watchdog = null;
   var denied = false;
-
-  function wsUrl() {
-    var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    var params = new URLSearchParams();
-    if (state.seq >= 0) params.set("since", String(state.seq));
-    if (cfg.token) params.set("token", cfg.token);
-    var query = params.toString();
-    return proto + location.host + cfg.ws + (query ? "?" + query : "");
-  }
-
-  function armWatchdog() {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(function () { if (socket) socket.close(); }, WATCHDOG_MS);
-  }
+  var live = null;
 
   function connect() {
-    reconnectTimer = null;
-    var ws = new WebSocket(wsUrl());
-    socket = ws;
-    armWatchdog();
-    ws.onopen = function () {
-      state.connected = true;
-      renderStatus();
-    };
-    ws.onmessage = function (event) {
-      armWatchdog();
-      var message;
-      try { message = JSON.parse(event.data); } catch (e) { return; }
-      attempt = 0;
-      if (message.at) {
-        var at = Date.parse(message.at);
-        if (!isNaN(at) && (message.type === "ping")) serverOffsetMs = at - Date.now();
-      }
-      if (message.type === "snapshot") {
-        applySnapshot(message.seq, message.data || {});
-      } else if (message.type === "ping") {
-        // nothing to apply
-      } else if (typeof message.seq === "number") {
-        if (message.seq <= state.seq) return; // already applied
+    live = LobbyQ.live({
+      path: cfg.ws,
+      token: cfg.token || null,
+      onSnapshot: function (data, message) { applySnapshot(message.seq, data); },
+      onEvent: function (message) {
         state.seq = message.seq;
         applyEvent(message);
-      }
-    };
-    ws.onclose = function (event) {
-      if (socket !== ws) return;
-      socket = null;
-      clearTimeout(watchdog);
-      state.connected = false;
-      if (event.code === 1008 || event.code === 4404) {
+      },
+      onPing: function (message) {
+        var at = Date.parse(message.at || "");
+        if (!isNaN(at)) serverOffsetMs = at - Date.now();
+      },
+      onStatus: function (connected) {
+        state.connected = connected;
+        if (connected && denied) { denied = false; $("denied").hidden = true; }
+        renderStatus();
+      },
+      onRefused: function () {
         denied = true;
         $("denied").hidden = false;
-        scheduleReconnect(60000); // the token may be restored; try again, slowly
-        return;
-      }
-      renderStatus();
-      attempt += 1;
-      var base = Math.min(30000, 1000 * Math.pow(2, attempt - 1));
-      scheduleReconnect(base / 2 + Math.random() * base / 2);
-    };
-  }
-
-  function scheduleReconnect(delay) {
-    if (reconnectTimer) return;
-    reconnectTimer = setTimeout(function () {
-      if (denied) { denied = false; $("denied").hidden = true; }
-      connect();
-    }, delay);
+        return 60000; // the token may be restored; try again, slowly
+      },
+    });
   }
 
   function refresh() {
@@ -398,7 +352,8 @@
     audioQueue: audioQueue,
     get connected() { return state.connected; },
     get soundBlocked() { return soundBlocked; },
-    reconnect: function () { if (socket) socket.close(); },
+    get live() { return live; },
+    reconnect: function () { live.reconnect(); },
   };
 
   tick();

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from server.api.deps import DEVICE_COOKIE, SESSION_COOKIE, AnyPrincipal, OptionalPrincipal, StoreDep
+from server.api.deps import SESSION_COOKIE, AnyPrincipal, OptionalPrincipal, StoreDep
 from server.api.schemas import LoginIn, LoginOut
 from server.auth import end_sessions, verify_password
 from server.errors import NotAuthenticated
 from server.models import User
+from server.web.device import set_device_cookie
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 DEVICE_ACCOUNT = "#device"  # failed device set-ups are limited like logins to this name
-DEVICE_COOKIE_AGE_S = 400 * 24 * 3600
 
 
 class DeviceIn(BaseModel):
@@ -59,9 +59,7 @@ def device_session(
     if device is None:
         store.login_limiter.failed(client, DEVICE_ACCOUNT)
         raise NotAuthenticated("not a device token", code="invalid_token")
-    response.set_cookie(
-        DEVICE_COOKIE, body.token, max_age=DEVICE_COOKIE_AGE_S, httponly=True, samesite="strict"
-    )
+    set_device_cookie(response, request, body.token)
     return {"kind": device.kind, "name": device.name, "branch": device.branch}
 
 

@@ -14,9 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 from server.auth import Principal
 from server.errors import Forbidden, NotAuthenticated
 from server.store import Store
+from server.web.device import DEVICE_COOKIE
 
 SESSION_COOKIE = "lobbyq_session"
-DEVICE_COOKIE = "lobbyq_device"
 
 
 async def get_store(request: Request) -> Store:

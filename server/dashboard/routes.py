@@ -1,8 +1,8 @@
 """The manager's dashboard `/dashboard/{branch}`: live queue, alerts, charts of a
 date range, CSV download.
 
-One template plus plain JS/CSS and a vendored Chart.js, all served from here (a
-branch has no internet). Signed-out visitors get a login form (POST
+Templates on the web kit (server/web) plus plain JS/CSS and a vendored Chart.js under
+/static/dashboard/ (a branch has no internet). Signed-out visitors get a login form (POST
 /api/v1/auth/login sets the session cookie); signed-in staff who are not managers
 get a clear refusal. The page follows the hub through /ws/branches/{b} and reads
 the queue (GET /api/v1/branches/{b}/queue) and its summary (below) over HTTP.
@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from server.api.deps import (
     StoreDep,
@@ -29,18 +28,10 @@ from server.errors import LobbyQError
 from server.hq.access import StatsReader, check_may_read, may_read
 from server.stats.compute import parse_range
 from server.store import Store
+from server.web.pages import page_templates
 
 HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
-ASSETS = {
-    "dashboard.js": "text/javascript",
-    "dashboard.css": "text/css",
-    "plan.js": "text/javascript",
-    "chart.umd.min.js": "text/javascript",
-    "login.js": "text/javascript",
-    "signout.js": "text/javascript",
-}
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates = page_templates(HERE / "templates")
 router = APIRouter(include_in_schema=False)
 
 
@@ -74,18 +65,6 @@ def page_settings(branch: BranchSettings) -> dict[str, Any]:
             for p in branch.all_priorities()
         ],
     }
-
-
-@router.get("/dashboard/static/{name}")
-def static_file(name: str) -> Response:
-    if name not in ASSETS:
-        return Response("not found", status_code=404, media_type="text/plain")
-    folder = STATIC / "vendor" if name == "chart.umd.min.js" else STATIC
-    return Response(
-        (folder / name).read_bytes(),
-        media_type=ASSETS[name],
-        headers={"Cache-Control": "no-cache"},
-    )
 
 
 def _who(request: Request, store: Store) -> Principal | None:

@@ -19,7 +19,6 @@ from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
@@ -31,13 +30,13 @@ from server.hq.compare import compare_branches, compare_csv
 from server.hq.overview import overview
 from server.stats.facts import seal_days
 from server.store import Store
+from server.web.pages import page_templates
 
 log = logging.getLogger("lobbyq.hq")
 
 HERE = Path(__file__).resolve().parent
-ASSETS = {"hq.js": "text/javascript", "hq.css": "text/css"}
 OVERVIEW_TTL_S = 0.9
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates = page_templates(HERE / "templates")
 router = APIRouter(tags=["hq"])
 
 FromQuery = Annotated[str | None, Query(alias="from", max_length=40)]
@@ -108,17 +107,6 @@ def compare_as_csv(
         content=compare_csv(table).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-@router.get("/hq/static/{name}", include_in_schema=False)
-def static_file(name: str) -> Response:
-    if name not in ASSETS:
-        return Response("not found", status_code=404, media_type="text/plain")
-    return Response(
-        (HERE / "static" / name).read_bytes(),
-        media_type=ASSETS[name],
-        headers={"Cache-Control": "no-cache"},
     )
 
 

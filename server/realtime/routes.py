@@ -19,13 +19,14 @@ from weakref import WeakKeyDictionary
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
-from server.api.deps import DEVICE_COOKIE, SESSION_COOKIE, check_branch
+from server.api.deps import SESSION_COOKIE, check_branch
 from server.auth import Principal
 from server.errors import LobbyQError, NotAuthenticated
 from server.realtime.fanout import frame_writer
 from server.realtime.snapshots import stop_shared
 from server.realtime.stream import BranchStream, SendWatch, limits_for, parse_since
 from server.store import Store
+from server.web.device import DEVICE_COOKIE
 
 log = logging.getLogger("lobbyq.realtime")
 router = APIRouter()

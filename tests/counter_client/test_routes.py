@@ -32,10 +32,10 @@ def test_the_page_and_its_assets(server: LiveServer) -> None:
         assert [s["code"] for s in branch["services"]] == ["A", "B", "C"]
         assert [c["number"] for c in branch["counters"]] == ["1", "2", "3", "4"]
         for name, kind in (("counter.js", "text/javascript"), ("counter.css", "text/css")):
-            asset = web.get(f"/counter/static/{name}")
+            asset = web.get(f"/static/counter/{name}")
             assert asset.status_code == 200 and asset.headers["content-type"].startswith(kind)
-        assert web.get("/counter/static/../routes.py").status_code == 404
-        assert web.get("/counter/static/nothing.js").status_code == 404
+        assert web.get("/static/counter/../routes.py").status_code == 404
+        assert web.get("/static/counter/nothing.js").status_code == 404
         missing = web.get("/counter/nope")
         assert missing.status_code == 404 and "No such branch" in missing.text
 

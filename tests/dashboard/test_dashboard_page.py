@@ -131,8 +131,8 @@ def test_page_answers_by_role(busy: LiveServer) -> None:
     assert manager.status_code == 200
     assert "chart.umd.min.js" in manager.text
     assert httpx.get(f"{busy.url}/dashboard/nope").status_code == 404
-    assert httpx.get(f"{busy.url}/dashboard/static/chart.umd.min.js").status_code == 200
-    assert httpx.get(f"{busy.url}/dashboard/static/..%2Fsimulator.py").status_code == 404
+    assert httpx.get(f"{busy.url}/static/dashboard/vendor/chart.umd.min.js").status_code == 200
+    assert httpx.get(f"{busy.url}/static/dashboard/..%2Froutes.py").status_code == 404
 
 
 def test_summary_needs_a_manager_and_good_dates(busy: LiveServer) -> None:

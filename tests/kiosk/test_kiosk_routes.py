@@ -25,10 +25,10 @@ def test_qr_only_for_this_servers_ticket_addresses(server: LiveServer) -> None:
 
 
 def test_static_files_and_no_traversal(server: LiveServer) -> None:
-    js = httpx.get(f"{server.url}/kiosk/static/kiosk.js")
+    js = httpx.get(f"{server.url}/static/kiosk/kiosk.js")
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
     for name in ("../routes.py", "..%2Froutes.py", "nope.js", "kiosk.py"):
-        assert httpx.get(f"{server.url}/kiosk/static/{name}").status_code == 404
+        assert httpx.get(f"{server.url}/static/kiosk/{name}").status_code == 404
 
 
 def test_printer_metrics(server: LiveServer) -> None:

@@ -3,7 +3,7 @@
    set with textContent: nothing from the server is parsed as HTML. */
 "use strict";
 
-const BOOT = JSON.parse(document.getElementById("boot").textContent);
+const BOOT = LobbyQ.data("boot");
 const BRANCH = BOOT.branch;
 const TZ = BRANCH.timezone;
 const API = "/api/v1/branches/" + encodeURIComponent(BRANCH.code);
@@ -18,7 +18,7 @@ const state = {
   idleSince: {},
   firstQueue: true,
   charts: {},
-  ws: null,
+  live: null,
   wsOk: false,
   pollTimer: null,
 };
@@ -28,7 +28,7 @@ function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
     if (key === "class") node.className = value;
-    else if (key === "style") node.setAttribute("style", value);
+    else if (key === "style") node.style.cssText = value; // CSSOM: allowed under a strict CSP
     else node.setAttribute(key, value);
   }
   for (const child of children) {
@@ -240,33 +240,26 @@ function setLive(ok, text) {
   badge.textContent = text;
 }
 
-function connect(delay) {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  let url = proto + "//" + location.host + "/ws/branches/" + encodeURIComponent(BRANCH.code);
-  if (BOOT.token) url += "?token=" + encodeURIComponent(BOOT.token);
-  let ws;
-  try { ws = new WebSocket(url); } catch (e) { startPolling(); return; }
-  state.ws = ws;
-  ws.onopen = () => { state.wsOk = true; stopPolling(); setLive(true, "实时 Live"); };
-  ws.onmessage = (message) => {
-    let event;
-    try { event = JSON.parse(message.data); } catch (e) { return; }
-    if (event.type === "snapshot" && event.data && event.data.services) {
-      state.queue = event.data;
-      renderLive();
-    } else if (event.type && event.type.startsWith("ticket.") || event.type === "counter.updated") {
-      refreshQueueSoon();
-      if (rangeIncludesToday()) refreshSummarySoon();
-    }
-  };
-  ws.onclose = (close) => {
-    state.wsOk = false;
-    setLive(false, "轮询 Polling");
-    startPolling();
-    if (close.code === 1008) return; // not authorised: polling will send us to sign in
-    const next = Math.min(30000, (delay || 1000) * 2);
-    setTimeout(() => connect(next), delay || 1000);
-  };
+function connect() {
+  state.live = LobbyQ.live({
+    path: "/ws/branches/" + encodeURIComponent(BRANCH.code),
+    token: BOOT.token,
+    onStatus: (connected) => {
+      state.wsOk = connected;
+      if (connected) { stopPolling(); setLive(true, "实时 Live"); }
+      else { setLive(false, "轮询 Polling"); startPolling(); }
+    },
+    onSnapshot: (data) => {
+      if (data.services) { state.queue = data; renderLive(); }
+    },
+    onEvent: (event) => {
+      if (event.type.startsWith("ticket.") || event.type === "counter.updated") {
+        refreshQueueSoon();
+        if (rangeIncludesToday()) refreshSummarySoon();
+      }
+    },
+    onRefused: () => { startPolling(); return null; }, // not authorised: polling sends us to sign in
+  });
 }
 function startPolling() {
   if (!state.pollTimer) state.pollTimer = setInterval(refreshQueue, 10000);
@@ -426,7 +419,7 @@ async function start() {
   }
   refreshTable();
   await refreshQueue();
-  connect(1000);
+  connect();
   document.getElementById("range").addEventListener("submit", (event) => {
     event.preventDefault();
     refreshSummary();

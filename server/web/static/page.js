@@ -1,0 +1,47 @@
+/* LobbyQ web kit: what every page's script starts from. Plain JS, no library.
+ *
+ *   LobbyQ.data("boot")      the page's data blob (<script type="application/json" id="boot">)
+ *   LobbyQ.t("welcome")      a text of the page's catalogue parts in the current language
+ *   LobbyQ.setLang("en")     switch language; every [data-i18n="key"] element is re-filled
+ *   LobbyQ.lang              "zh" or "en"
+ *   LobbyQ.name({zh, en})    the value for the current language (Chinese when missing)
+ *
+ * The catalogue comes from server/web/catalogues/<lang>.json through the page's
+ * `lobbyq-i18n` blob (kit/base.html); the page never carries its own table.
+ */
+(function () {
+  "use strict";
+  var LobbyQ = window.LobbyQ = window.LobbyQ || {};
+
+  function data(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+
+  var catalogue = data("lobbyq-i18n") || { zh: {}, en: {} };
+
+  LobbyQ.data = data;
+  LobbyQ.lang = "zh";
+  LobbyQ.catalogue = catalogue;
+
+  LobbyQ.t = function (key) {
+    var table = catalogue[LobbyQ.lang] || {};
+    if (key in table) return table[key];
+    var zh = catalogue.zh || {};
+    return key in zh ? zh[key] : key;
+  };
+
+  LobbyQ.name = function (obj) {
+    return obj ? (obj[LobbyQ.lang] || obj.zh || "") : "";
+  };
+
+  LobbyQ.setLang = function (lang, root) {
+    LobbyQ.lang = lang in catalogue ? lang : "zh";
+    document.documentElement.lang = LobbyQ.lang === "zh" ? "zh-CN" : LobbyQ.lang;
+    (root || document).querySelectorAll("[data-i18n]").forEach(function (el) {
+      var key = el.getAttribute("data-i18n");
+      if (key in (catalogue[LobbyQ.lang] || {}) || key in (catalogue.zh || {})) el.textContent = LobbyQ.t(key);
+    });
+    return LobbyQ.lang;
+  };
+})();

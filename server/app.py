@@ -24,7 +24,7 @@ from server.db import Database, migrate
 from server.errors import LobbyQError
 from server.hub import create_hub
 from server.queue.tickets import Announce
-from server.security import install_security
+from server.security import install_security, show_generated_passwords
 from server.security import router as security_router
 from server.store import Clock, Store, system_clock
 
@@ -142,10 +142,7 @@ def prepare_database(config: AppConfig, db: Database) -> None:
         sync_config(session, config)
     with db.write() as session:
         generated = ensure_users(session, config)
-    for username, password in generated:
-        log.warning(
-            "created user %s with password %s (also in the data folder)", username, password
-        )
+    show_generated_passwords(generated)
 
 
 def create_app(

@@ -46,6 +46,7 @@ def serve(
     from server.app import create_app
 
     settings = read_config(config)
+    os.umask(0o077)  # every file the server writes (database, keys, audio, logs) is 0600
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     application = create_app(settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

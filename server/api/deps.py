@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from server.auth import Principal
 from server.errors import Forbidden, NotAuthenticated
+from server.security import host_allowed
 from server.store import Store
 
 SESSION_COOKIE = "lobbyq_session"
@@ -89,6 +90,8 @@ def base_url(request: Request, store: Store) -> str:
         return configured.rstrip("/")
     scope = request.scope
     host = request.headers.get("host")
+    if host and not host_allowed(host, store.config.server.allowed_hosts):
+        host = None  # a name not ours (evil.example): this server's own address instead
     if not host:
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server else "localhost"

@@ -188,6 +188,9 @@ class DateRange:
     end: datetime  # aware, exclusive
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9000  # report bounds outside these are refused
+
+
 def _parse_bound(value: str, branch: BranchSettings, *, is_end: bool, name: str) -> datetime:
     text = value.strip()
     try:
@@ -195,13 +198,20 @@ def _parse_bound(value: str, branch: BranchSettings, *, is_end: bool, name: str)
             day = date.fromisoformat(text)
             if is_end:  # a date as `to` includes that whole day
                 day += timedelta(days=1)
-            return datetime.combine(day, time(0, 0), tzinfo=branch.zone)
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
+            moment = datetime.combine(day, time(0, 0), tzinfo=branch.zone)
+        else:
+            moment = datetime.fromisoformat(text)
+    except (ValueError, OverflowError) as exc:
         raise InvalidInput(
             f"{name}={value!r} is not a date (YYYY-MM-DD) or an ISO datetime",
             code="invalid_date",
         ) from exc
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        # 0001-01-01 or 9999-12-31 overflow when moved to UTC or given a margin.
+        raise InvalidInput(
+            f"{name}={value!r} is out of range (years {FIRST_YEAR}-{LAST_YEAR})",
+            code="invalid_date",
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=branch.zone)
 
 

@@ -62,6 +62,8 @@ def serve(
             )
         typer.echo(f"    counter   {base}/counter/{branch.code}")
         typer.echo(f"    dashboard {base}/dashboard/{branch.code}")
+    typer.echo("  (a device may also open its address without ?token= and take the token in its")
+    typer.echo("   form once, which keeps the token out of the browser's history)")
     typer.echo(f"  API docs  {base}/docs")
     passwords = Path(settings.server.data_dir) / "initial-passwords.txt"
     if passwords.exists():

@@ -297,7 +297,9 @@ def test_tokens_and_sessions_expire(database_url: str, tmp_path: Path) -> None:
         assert stale.status_code == 401
         assert stale.json()["error"]["code"] == "token_expired"
         cookie = httpx.post(
-            f"{server.api}/branches/b1/counters/1/open", cookies={"lobbyq_session": token}
+            f"{server.api}/branches/b1/counters/1/open",
+            cookies={"lobbyq_session": token},
+            headers={"Origin": server.url},  # from the own page, as a browser sends it
         )
         assert cookie.status_code == 401
         ws = server.url.replace("http://", "ws://") + f"/ws/branches/b1?token={token}"

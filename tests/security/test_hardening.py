@@ -156,18 +156,21 @@ def test_invisible_characters_are_refused(server: LiveServer) -> None:
 def test_database_and_data_files_are_private(
     database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the SQLite files only")
     data = tmp_path / "data"
     config = make_config(database_url, data)
     users = [u.model_copy(update={"password": ""}) for u in config.users]
     config = config.model_copy(update={"users": users})
     with caplog.at_level(logging.DEBUG), live_server(config) as server:
         httpx.get(f"{server.api}/health", timeout=30)
-    database = Path(database_url.removeprefix("sqlite:///"))
+    # The SQLite file and its -wal/-shm; on Postgres, a SQLite file made the same way.
+    is_sqlite = database_url.startswith("sqlite")
+    database = Path(database_url.removeprefix("sqlite:///")) if is_sqlite else tmp_path / "other.db"
+    if not is_sqlite:
+        Database(f"sqlite:///{database}").dispose()
     for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE((data / "secret_key").stat().st_mode) == 0o600
     passwords = data / "initial-passwords.txt"
     assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
     generated = [line.split("\t")[1] for line in passwords.read_text().splitlines()]
@@ -176,7 +179,7 @@ def test_database_and_data_files_are_private(
         assert password not in caplog.text  # in the 0600 file, never in a log line
     # An older install's 0644 database is tightened at the next start.
     database.chmod(0o644)
-    Database(database_url).dispose()
+    Database(f"sqlite:///{database}").dispose()
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
 
 

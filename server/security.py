@@ -1,10 +1,12 @@
 """The security middleware, one ASGI layer for every request (docs/security.md):
 
 - **CSRF**: a state-changing request that carries the session or device cookie (and
-  no `Authorization` header) must come from the page's own origin (`Origin`, else
-  `Referer`, naming the host the request was sent to or the configured `base_url`)
-  and must not be a form body (`text/plain`, `application/x-www-form-urlencoded`:
-  what an HTML form or a no-CORS fetch of another page can send). A WebSocket opened
+  no `Authorization` header) must come from the page's own origin: `Origin`, else
+  `Referer`, must name the host the request was sent to or the configured `base_url`
+  ("null" is refused; a request with neither is not a browser's, as every browser
+  sends Origin on a cross-origin write), and must not be a form body (`text/plain`,
+  `application/x-www-form-urlencoded`: what an HTML form or a no-CORS fetch of
+  another page can send). A WebSocket opened
   with the cookie must come from the own origin too. Bearer clients are unaffected.
 - **Invisible characters**: a JSON or CSV body holding a direction override or other
   invisible formatting character (U+202A–202E, U+2066–2069, U+200B/C/E/F, U+2060–2064,
@@ -184,7 +186,11 @@ class Guard:
         if not any(marker in cookie for marker in AUTH_COOKIES):
             return None
         source = origin or referer
-        source_host = _host_of(source) if source else None
+        if not source:
+            # Not a browser (every browser sends Origin on a cross-origin write), e.g. a
+            # script keeping the cookie from its login.
+            return None
+        source_host = _host_of(source)
         if source_host is None or (source_host != host and source_host not in self.own_hosts):
             return (
                 "cross_origin",

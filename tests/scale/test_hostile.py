@@ -329,6 +329,7 @@ COUNTER = "/api/v1/branches/{branch}/counters/{counter}"
 ROLE_TABLE: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/api/v1/auth/login"): ("public", {"username": "x", "password": "y"}),
     ("POST", "/api/v1/auth/logout"): ("public", None),
+    ("POST", "/api/v1/auth/device"): ("public", {"token": "x"}),
     ("POST", "/api/v1/branches/{branch}/tickets"): ("kiosk_or_staff", {"service": "A"}),
     ("DELETE", "/api/v1/tickets/{token}"): ("public_token", None),
     ("POST", "/api/v1/tickets/{token}/feedback"): ("public_token", {"rating": 5}),

@@ -25,7 +25,7 @@ from server.errors import LobbyQError
 from server.hub import create_hub
 from server.logs import RequestLog
 from server.queue.tickets import Announce
-from server.security import install_security
+from server.security import install_security, show_generated_passwords
 from server.security import router as security_router
 from server.store import Clock, Store, system_clock
 
@@ -144,9 +144,10 @@ def prepare_database(config: AppConfig, db: Database) -> None:
     with db.write() as session:
         sync_config(session, config)
     with db.write() as session:
-        # Generated passwords go to <data_dir>/initial-passwords.txt only (bootstrap logs
-        # where), never to a log line.
-        ensure_users(session, config)
+        # Generated passwords go to <data_dir>/initial-passwords.txt (0600) and, once, to
+        # the terminal when there is one; never to a log line (server/security.py).
+        generated = ensure_users(session, config)
+    show_generated_passwords(generated)
 
 
 def create_app(

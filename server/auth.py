@@ -4,13 +4,9 @@ devices (kiosk and display tokens from the config)."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import logging
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,21 +14,21 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from server.config import AppConfig
-from server.errors import NotAuthenticated, TooMany
+from server.errors import NotAuthenticated
+from server.login_limit import LoginLimiter, SharedFailures
+
+__all__ = ["LoginLimiter", "SharedFailures"]  # where they lived before
 from server.keys import signing_key
 from server.models import User
 
 _hasher = PasswordHasher()
 log = logging.getLogger(__name__)
 
-WINDOW_S = 60.0  # the failed-login limit counts this many seconds back
-REDIS_TIMEOUT_S = 0.5  # a login never waits longer on Redis
-RETRY_S = 5.0  # after a Redis error, count in process this long before trying it again
 
 
 @functools.cache
@@ -87,21 +83,30 @@ class UserDirectory:
     """Who a staff token names, as the users table says now: (role, active,
     token_version), one indexed lookup by username per request. No cache, so a logout,
     a new password or role, or a disabled user refuses the old tokens at once in every
-    process, whichever hub and database they share."""
+    process, whichever hub and database they share. The query goes straight to the
+    driver on a pooled connection: SQLAlchemy's execution machinery cost more than the
+    lookup itself (bench/bench_auth.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._query = select(col(User.role), col(User.active), col(User.token_version)).where(
-            col(User.username) == bindparam("username")
-        )
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._sql = f'SELECT role, active, token_version FROM "user" WHERE username = {mark}'
 
     def lookup(self, username: str) -> tuple[str, bool, int] | None:
-        with self._engine.connect() as connection:
-            row = connection.execute(self._query, {"username": username}).first()
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._sql, (username,))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool
         if row is None:
             return None
         role, active, version = row
-        return str(getattr(role, "value", role)), bool(active), int(version)
+        return str(role), bool(active), int(version)
 
 
 def end_sessions(session: Session, username: str) -> None:
@@ -164,124 +169,3 @@ class Tokens:
     @property
     def ttl_s(self) -> int:
         return self._ttl_s
-
-
-class LoginLimiter:
-    """At most N failed logins per minute per (client, username).
-
-    With a Redis hub configured (`[server] redis_url`) the failures are counted in Redis,
-    one sorted set per (client, username) holding the last minute's failures, so the
-    limit holds across every process behind the load balancer, not N times over. The
-    failures are also counted in process: when Redis is unreachable the limiter falls
-    back to that count (with a warning) instead of failing the login, and tries Redis
-    again after a few seconds."""
-
-    def __init__(self, per_minute: int, *, redis_url: str = "") -> None:
-        self.per_minute = per_minute
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-        shared = redis_url.startswith(("redis://", "rediss://"))  # not "" nor memory://
-        self._shared = SharedFailures(redis_url) if shared else None
-
-    def check(self, client: str, username: str) -> None:
-        count = self._shared.count(client, username) if self._shared else None
-        if count is None:
-            count = self._local_count(client, username)
-        if count >= self.per_minute:
-            raise TooMany("too many failed logins; wait a minute", code="login_rate_limited")
-
-    def failed(self, client: str, username: str) -> None:
-        with self._lock:
-            if len(self._failures) > 10_000:
-                self._failures.clear()
-            self._failures.setdefault((client, username.lower()), deque()).append(time.monotonic())
-        if self._shared:
-            self._shared.add(client, username)
-
-    def succeeded(self, client: str, username: str) -> None:
-        with self._lock:
-            self._failures.pop((client, username.lower()), None)
-        if self._shared:
-            self._shared.clear(client, username)
-
-    def _local_count(self, client: str, username: str) -> int:
-        now = time.monotonic()
-        with self._lock:
-            failures = self._failures.get((client, username.lower()))
-            while failures and now - failures[0] > WINDOW_S:
-                failures.popleft()
-            return len(failures) if failures else 0
-
-
-class SharedFailures:
-    """Failed logins of the last minute, in Redis: a sorted set per (client, username)
-    whose members are the failures and whose scores their times. Every call is bounded by
-    a short socket timeout; after an error Redis is left alone for RETRY_S (the caller
-    then uses its own count), so a dead Redis costs a login at most one timeout."""
-
-    def __init__(self, url: str) -> None:
-        import redis
-
-        from server.hub.redis import split_url
-
-        clean, channel_prefix = split_url(url)
-        # Installations sharing one Redis are told apart by DB number or channel_prefix.
-        namespace = channel_prefix if "channel_prefix=" in url else "lobbyq:"
-        self.prefix = f"{namespace}login-failures:"
-        self._redis = redis.Redis.from_url(
-            clean, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S
-        )
-        self._errors = (redis.RedisError, OSError)
-        self._down_until = 0.0
-        self._lock = threading.Lock()
-
-    def key(self, client: str, username: str) -> str:
-        who = hashlib.sha256(f"{client}\0{username.lower()}".encode()).hexdigest()[:32]
-        return self.prefix + who
-
-    def count(self, client: str, username: str) -> int | None:
-        """Failures in the last minute, or None when Redis cannot say."""
-        if not self._available():
-            return None
-        try:
-            since = time.time() - WINDOW_S
-            return int(self._redis.zcount(self.key(client, username), f"({since}", "+inf"))
-        except self._errors as exc:
-            self._went_away(exc)
-            return None
-
-    def add(self, client: str, username: str) -> None:
-        if not self._available():
-            return
-        key = self.key(client, username)
-        now = time.time()
-        try:
-            with self._redis.pipeline(transaction=True) as pipe:
-                pipe.zadd(key, {f"{now:.6f}:{secrets.token_hex(4)}": now})
-                pipe.zremrangebyscore(key, "-inf", now - WINDOW_S)
-                pipe.expire(key, int(WINDOW_S) + 1)
-                pipe.execute()
-        except self._errors as exc:
-            self._went_away(exc)
-
-    def clear(self, client: str, username: str) -> None:
-        if not self._available():
-            return
-        try:
-            self._redis.delete(self.key(client, username))
-        except self._errors as exc:
-            self._went_away(exc)
-
-    def _available(self) -> bool:
-        with self._lock:
-            return time.monotonic() >= self._down_until
-
-    def _went_away(self, exc: BaseException) -> None:
-        with self._lock:
-            self._down_until = time.monotonic() + RETRY_S
-        log.warning(
-            "login limit: Redis unreachable (%s); counting failed logins in this process "
-            "for %.0f s",
-            exc,
-            RETRY_S,
-        )

@@ -59,6 +59,7 @@ def serve(
     from server.logs import config_secrets, setup_logging
 
     settings = read_config(config)
+    os.umask(0o077)  # every file the server writes (database, keys, audio, logs) is 0600
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         typer.echo(f"--log-level {log_level!r}: use debug, info, warning or error", err=True)
         raise typer.Exit(2)
@@ -92,6 +93,8 @@ def _banner(settings: AppConfig, base: str) -> None:
             typer.echo(f"    display   {page}?token={token(display.token)}")
         typer.echo(f"    counter   {base}/counter/{branch.code}")
         typer.echo(f"    dashboard {base}/dashboard/{branch.code}")
+    typer.echo("  (a device may also open its address without ?token= and take the token in its")
+    typer.echo("   form once, which keeps the token out of the browser's history)")
     typer.echo(f"  API docs  {base}/docs")
     passwords = Path(settings.server.data_dir) / "initial-passwords.txt"
     if passwords.exists():

@@ -78,6 +78,16 @@ class _FileLock:
         os.close(self._fd)
 
 
+def private_files(database: Path) -> None:
+    """The SQLite file and its -wal/-shm are the owner's alone (0600): created so
+    before SQLite opens it (SQLite gives -wal/-shm the database file's mode), and
+    tightened when an older version left them 0644."""
+    os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -87,6 +97,7 @@ class Database:
         database = make_url(url).database if self.is_sqlite else None
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)  # before the engines
+            private_files(Path(database))
             self._file_lock = _FileLock(Path(database + ".lock"))
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, begin="BEGIN")

@@ -1,10 +1,12 @@
 """The security middleware, one ASGI layer for every request (docs/security.md):
 
 - **CSRF**: a state-changing request that carries the session or device cookie (and
-  no `Authorization` header) must come from the page's own origin (`Origin`, else
-  `Referer`, naming the host the request was sent to or the configured `base_url`)
-  and must not be a form body (`text/plain`, `application/x-www-form-urlencoded`:
-  what an HTML form or a no-CORS fetch of another page can send). A WebSocket opened
+  no `Authorization` header) must come from the page's own origin: `Origin`, else
+  `Referer`, must name the host the request was sent to or the configured `base_url`
+  ("null" is refused; a request with neither is not a browser's, as every browser
+  sends Origin on a cross-origin write), and must not be a form body (`text/plain`,
+  `application/x-www-form-urlencoded`: what an HTML form or a no-CORS fetch of
+  another page can send). A WebSocket opened
   with the cookie must come from the own origin too. Bearer clients are unaffected.
 - **Invisible characters**: a JSON or CSV body holding a direction override or other
   invisible formatting character (U+202A–202E, U+2066–2069, U+200B/C/E/F, U+2060–2064,
@@ -21,18 +23,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import ServerSettings
+from server.errors import InvalidInput
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 AUTH_COOKIES = (b"lobbyq_session=", b"lobbyq_device=")
@@ -51,6 +56,9 @@ INVISIBLE_UTF8 = re.compile(
     re.IGNORECASE,
 )
 BOM = b"\xef\xbb\xbf"
+INVISIBLE_MESSAGE = (
+    "text may not contain invisible direction or formatting characters (such as U+202E or U+200B)"
+)
 
 CSP = (
     "default-src 'self'; script-src 'self'{extra}; style-src 'self' 'unsafe-inline'; "
@@ -81,19 +89,18 @@ def error_response(status: int, code: str, message: str) -> tuple[Message, Messa
     return start, {"type": "http.response.body", "body": body}
 
 
-def has_invisible(body: bytes, content_type: bytes) -> bool:
-    """Whether a request body holds an invisible formatting character, in UTF-8, as a
-    JSON escape, or (CSV files from Excel) in GB18030."""
+def has_invisible(body: bytes) -> bool:
+    """Whether a request body holds an invisible formatting character, in UTF-8 or as
+    a JSON escape (a CSV import is checked again once decoded: refuse_invisible)."""
     if body.startswith(BOM):
         body = body[len(BOM) :]
-    if INVISIBLE_UTF8.search(body):
-        return True
-    if content_type.startswith(b"text/csv"):
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            return bool(INVISIBLE_TEXT.search(body.decode("gb18030", errors="replace")))
-    return False
+    return bool(INVISIBLE_UTF8.search(body))
+
+
+def refuse_invisible(text: str) -> None:
+    """For text decoded by a route (a CSV import in GB18030, or sent as multipart)."""
+    if INVISIBLE_TEXT.search(text.removeprefix("\ufeff")):
+        raise InvalidInput(INVISIBLE_MESSAGE, code="invisible_character")
 
 
 def _host_of(origin: bytes) -> bytes | None:
@@ -155,16 +162,8 @@ class Guard:
         except StarletteHTTPException as exc:
             await _send_all(secured, error_response(exc.status_code, "body_too_large", exc.detail))
             return
-        if has_invisible(body, content_type):
-            await _send_all(
-                secured,
-                error_response(
-                    422,
-                    "invisible_character",
-                    "text may not contain invisible direction or formatting characters "
-                    "(such as U+202E or U+200B)",
-                ),
-            )
+        if has_invisible(body):
+            await _send_all(secured, error_response(422, "invisible_character", INVISIBLE_MESSAGE))
             return
         await self.app(scope, _replay(body, receive), secured)
 
@@ -187,7 +186,11 @@ class Guard:
         if not any(marker in cookie for marker in AUTH_COOKIES):
             return None
         source = origin or referer
-        source_host = _host_of(source) if source else None
+        if not source:
+            # Not a browser (every browser sends Origin on a cross-origin write), e.g. a
+            # script keeping the cookie from its login.
+            return None
+        source_host = _host_of(source)
         if source_host is None or (source_host != host and source_host not in self.own_hosts):
             return (
                 "cross_origin",
@@ -292,6 +295,44 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+async def internal_error(_: Request, exc: Exception) -> Response:
+    """Whatever went wrong, the answer keeps the error shape (the trace goes to the log)."""
+    del exc
+    return JSONResponse(
+        {"error": {"code": "internal_error", "message": "internal error"}}, status_code=500
+    )
+
+
+def show_generated_passwords(generated: list[tuple[str, str]]) -> None:
+    """Generated passwords go to the terminal once, when there is one, and to the
+    0600 file in the data folder (server/bootstrap.py); never into a log line."""
+    if not generated or not sys.stderr.isatty():
+        return
+    for username, password in generated:
+        print(f"created user {username} with password {password}", file=sys.stderr)
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    """Whether a Host header may name this server in absolute addresses (QR codes,
+    track_url) when base_url is empty: one of `[server] allowed_hosts` ("*.example"
+    matches its subdomains), or with none configured an IP address or localhost (what
+    a kiosk on the branch LAN uses), never a name an outsider chose."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if allowed:
+        return any(
+            name == entry.lower() or (entry.startswith("*.") and name.endswith(entry[1:].lower()))
+            for entry in allowed
+        )
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def install_security(app: Any, settings: ServerSettings) -> None:
     """The Guard, and (only with `[server] trusted_proxies`) uvicorn's proxy-headers
     layer outside it, believing X-Forwarded-For/-Proto from those addresses alone.
@@ -299,6 +340,7 @@ def install_security(app: Any, settings: ServerSettings) -> None:
     any X-Forwarded-For from 127.0.0.1, which let a local caller reset the login limit."""
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+    app.add_exception_handler(Exception, internal_error)
     app.add_middleware(Guard, settings=settings)
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))

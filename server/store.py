@@ -44,7 +44,9 @@ class Store:
         self.announce = announce
         self.tokens = Tokens(config, UserDirectory(db.engine))
         self.login_limiter = LoginLimiter(
-            config.server.login_attempts_per_minute, redis_url=config.server.redis_url
+            config.server.login_attempts_per_minute,
+            redis_url=config.server.redis_url,
+            per_address=config.server.login_failures_per_address_per_minute,
         )
         # Called with each event after it is committed (printing, webhooks, metrics...).
         self.listeners: list[Callable[[Event], None]] = []

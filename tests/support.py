@@ -185,6 +185,9 @@ class LiveServer:
         return f"{self.url}/api/v1"
 
     def token(self, username: str) -> str:
+        cached = self._tokens.get(username)
+        if cached is not None and not self._still_valid(cached):
+            del self._tokens[username]  # the user signed out somewhere: all tokens ended
         if username not in self._tokens:
             response = httpx.post(
                 f"{self.api}/auth/login",
@@ -194,6 +197,10 @@ class LiveServer:
             response.raise_for_status()
             self._tokens[username] = response.json()["access_token"]
         return self._tokens[username]
+
+    def _still_valid(self, token: str) -> bool:
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.get(f"{self.api}/auth/me", headers=headers, timeout=30).status_code == 200
 
     def client(self, who: str | None = None) -> httpx.Client:
         """An HTTP client acting as a user ('teller1'), 'kiosk', 'display' or nobody."""

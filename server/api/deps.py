@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from server.auth import Principal
 from server.errors import Forbidden, NotAuthenticated
+from server.security import host_allowed
 from server.store import Store
 from server.web.device import DEVICE_COOKIE
 
@@ -97,6 +98,8 @@ def base_url(request: Request, store: Store) -> str:
         return configured.rstrip("/")
     scope = request.scope
     host = request.headers.get("host")
+    if host and not host_allowed(host, store.config.server.allowed_hosts):
+        host = None  # a name not ours (evil.example): this server's own address instead
     if not host:
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server else "localhost"

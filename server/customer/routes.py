@@ -20,6 +20,7 @@ from server.customer.webhook import Webhooks
 from server.errors import InvalidInput, NotFound
 from server.models import Ticket
 from server.queue.calendar import business_day
+from server.security import refuse_invisible
 from server.store import Store
 
 router = APIRouter(prefix="/api/v1", tags=["customer"])
@@ -133,6 +134,7 @@ async def import_appointments(
     del principal
     settings = store.branch(branch)
     text = await _csv_text(request)
+    refuse_invisible(text)  # names in any encoding or envelope (server/security.py)
     with store.write() as session:
         report = appointment_rules.import_csv(
             session=session, branch=settings, text=text, now=store.now()

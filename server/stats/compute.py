@@ -206,20 +206,37 @@ class DateRange:
     end: datetime  # aware, exclusive
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9000  # report bounds outside these are refused
+
+
 def _parse_bound(value: str, branch: BranchSettings, *, is_end: bool, name: str) -> datetime:
     text = value.strip()
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise OverflowError(day)  # said as out of range below
             if is_end:  # a date as `to` includes that whole day
                 day += timedelta(days=1)
-            return day_starts(branch, day)  # a day is a business day: from the reset time
-        moment = datetime.fromisoformat(text)
+            moment = day_starts(branch, day)  # a day is a business day: from the reset time
+        else:
+            moment = datetime.fromisoformat(text)
+    except OverflowError as exc:
+        raise InvalidInput(
+            f"{name}={value!r} is out of range (years {FIRST_YEAR}-{LAST_YEAR})",
+            code="invalid_date",
+        ) from exc
     except ValueError as exc:
         raise InvalidInput(
             f"{name}={value!r} is not a date (YYYY-MM-DD) or an ISO datetime",
             code="invalid_date",
         ) from exc
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        # 0001-01-01 or 9999-12-31 overflow when moved to UTC or given a margin.
+        raise InvalidInput(
+            f"{name}={value!r} is out of range (years {FIRST_YEAR}-{LAST_YEAR})",
+            code="invalid_date",
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=branch.zone)
 
 

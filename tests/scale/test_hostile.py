@@ -299,7 +299,9 @@ def test_tokens_and_sessions_expire(database_url: str, tmp_path: Path) -> None:
         assert stale.status_code == 401
         assert stale.json()["error"]["code"] == "token_expired"
         cookie = httpx.post(
-            f"{server.api}/branches/b1/counters/1/open", cookies={"lobbyq_session": token}
+            f"{server.api}/branches/b1/counters/1/open",
+            cookies={"lobbyq_session": token},
+            headers={"Origin": server.url},  # from the own page, as a browser sends it
         )
         assert cookie.status_code == 401
         ws = server.url.replace("http://", "ws://") + f"/ws/branches/b1?token={token}"
@@ -329,6 +331,7 @@ COUNTER = "/api/v1/branches/{branch}/counters/{counter}"
 ROLE_TABLE: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/api/v1/auth/login"): ("public", {"username": "x", "password": "y"}),
     ("POST", "/api/v1/auth/logout"): ("public", None),
+    ("POST", "/api/v1/auth/device"): ("public", {"token": "x"}),
     ("POST", "/api/v1/branches/{branch}/tickets"): ("kiosk_or_staff", {"service": "A"}),
     ("DELETE", "/api/v1/tickets/{token}"): ("public_token", None),
     ("POST", "/api/v1/tickets/{token}/feedback"): ("public_token", {"rating": 5}),

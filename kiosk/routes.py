@@ -227,6 +227,7 @@ def mobile_ticket(token: str, request: Request, store: StoreDep) -> Response:
         {
             "branch": branch,
             "ticket": state,
+            "token": token,
             "boot": script_json(
                 {
                     "token": token,

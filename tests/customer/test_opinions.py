@@ -61,7 +61,9 @@ class TestLeaveAndFollow:
         )
         assert replied.status_code == 200 and replied.json()["status"] == "replied"
         follow = public(opinion_server).get(f"/opinions/{token_of(made)}").json()
-        assert follow["reply"] == "您好，已增开窗口，感谢您的意见。" and follow["status"] == "replied"
+        assert (
+            follow["reply"] == "您好，已增开窗口，感谢您的意见。" and follow["status"] == "replied"
+        )
         history = manager.get(f"/branches/b1/opinions/{inbox[0]['id']}").json()["history"]
         assert [(h["action"], h["username"]) for h in history] == [
             ("read", "manager"),
@@ -95,9 +97,12 @@ class TestLeaveAndFollow:
             response = client.post("/branches/b1/opinions", json=body)
             assert response.status_code == 422, body
             assert response.json()["error"]["code"] == code
-        assert client.post(
-            "/branches/b1/opinions", json={"category": "other", "text": "字" * 500}
-        ).status_code == 201
+        assert (
+            client.post(
+                "/branches/b1/opinions", json={"category": "other", "text": "字" * 500}
+            ).status_code
+            == 201
+        )
 
 
 class TestOverdueAndCounts:
@@ -127,7 +132,11 @@ class TestOverdueAndCounts:
         month = summary["months"][0]
         assert month["month"] == "2026-11" and month["total"] == 4
         assert month["by_category"] == {
-            "attitude": 1, "waiting": 2, "environment": 0, "process": 0, "other": 1
+            "attitude": 1,
+            "waiting": 2,
+            "environment": 0,
+            "process": 0,
+            "other": 1,
         }
         assert summary["by_status"]["new"] == 4
         exported = manager.get("/branches/b1/opinions.csv", params={"months": 2})

@@ -61,9 +61,8 @@ class TestLeaveAndFollow:
         )
         assert replied.status_code == 200 and replied.json()["status"] == "replied"
         follow = public(opinion_server).get(f"/opinions/{token_of(made)}").json()
-        assert (
-            follow["reply"] == "您好，已增开窗口，感谢您的意见。" and follow["status"] == "replied"
-        )
+        assert follow["reply"] == "您好，已增开窗口，感谢您的意见。"
+        assert follow["status"] == "replied"
         history = manager.get(f"/branches/b1/opinions/{inbox[0]['id']}").json()["history"]
         assert [(h["action"], h["username"]) for h in history] == [
             ("read", "manager"),

@@ -38,7 +38,7 @@ def write_config(folder: Path, database_url: str) -> Path:
 [server]
 database_url = "{database_url}"
 data_dir = "{folder / "data"}"
-secret_key = "bench-secret-key"
+secret_key = "bench-secret-key-bench-secret-key-bench"
 public_requests_per_minute = 1000000
 
 [[branches]]

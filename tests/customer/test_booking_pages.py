@@ -139,7 +139,7 @@ class TestOpinionFlow:
         assert page.errors == []
 
     def test_pages_for_unknown_tokens_are_404(self, pages_server: LiveServer) -> None:
-        client = httpx.Client(base_url=pages_server.url)
+        client = httpx.Client(base_url=pages_server.url, timeout=60)
         for path in (
             "/booking/nope-nope-nope",
             "/opinion/nope-nope-nope",

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.customer.booking_support import TODAY, book, booking_config
 from tests.support import KIOSK_TOKEN, FakeClock, LiveServer, live_server
@@ -105,7 +107,13 @@ class TestArrival:
         kiosk.fill("#text", "空调太冷")
         kiosk.click("#submit")
         kiosk.wait_for_selector("#sent:not([hidden])")
-        kiosk.wait_for_function("document.getElementById('o-qr').naturalWidth > 0")
+        expect(kiosk.locator("#o-qr")).to_be_visible()
+        source = kiosk.get_attribute("#o-qr", "src")
+        assert source and source.endswith("/qr.svg")
+        qr = httpx.get(source, timeout=60)
+        assert qr.status_code == 200 and qr.headers["content-type"] == "image/svg+xml", qr.text
+        kiosk.wait_for_load_state("networkidle")
+        assert kiosk.evaluate("document.getElementById('o-qr').naturalWidth") > 0, kiosk.errors
         inbox = arrival_server.client("manager").get("/branches/b1/opinions").json()
         assert inbox[0]["source"] == "kiosk" and inbox[0]["text"] == "空调太冷"
         kiosk.click("#back")

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.customer.booking_support import TODAY, book, booking_config, public
+from tests.dashboard.test_dashboard_page import sign_in
 from tests.support import FakeClock, LiveServer, live_server
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">\u202eevil'
@@ -42,9 +44,10 @@ def test_calendar_inbox_reply_and_overdue(
         },
     ).json()
     clock.advance(timedelta(days=4).total_seconds())  # Friday: two business days passed
-    token = manager_server.token("manager")
-    page.goto(f"{manager_server.url}/dashboard/b1/customers?token={token}")
+    sign_in(page, manager_server, "manager")
     page.wait_for_selector('body[data-ready="1"]')
+    page.click("#customers-link")
+    page.wait_for_selector('body.customers[data-ready="1"]')
     # The clock moved to Friday; look at Monday's calendar.
     page.fill("#cal-date", TODAY)
     page.dispatch_event("#cal-date", "change")
@@ -61,11 +64,11 @@ def test_calendar_inbox_reply_and_overdue(
     assert "138****5678" in page.text_content("#inbox"), "masked in the list"
     page.click(f"#inbox tr[data-id] >> text={made['code']}")
     page.wait_for_selector("#detail-body:not([hidden])")
-    page.wait_for_function("document.getElementById('d-contact').textContent === '13812345678'")
+    expect(page.locator("#d-contact")).to_have_text("13812345678")
     page.screenshot(path=str(screenshot_dir / "booking-manager.png"), full_page=True)
     page.fill("#reply", "您好，已对该柜员进行提醒，感谢您的监督。")
     page.click("#reply-form button[type=submit]")
-    page.wait_for_function("document.getElementById('d-status').textContent.includes('Replied')")
+    expect(page.locator("#d-status")).to_contain_text("Replied")
     page.wait_for_selector("#overdue li.ok")
     assert page.evaluate("window.__pwned === undefined")
     history = page.text_content("#d-history")
@@ -75,7 +78,8 @@ def test_calendar_inbox_reply_and_overdue(
 
 
 def test_tellers_are_refused(manager_server: LiveServer, page: Any) -> None:
-    token = manager_server.token("teller1")
-    response = page.goto(f"{manager_server.url}/dashboard/b1/customers?token={token}")
-    assert response is not None
-    assert page.locator("body").text_content() and "teller" in page.content()
+    sign_in(page, manager_server, "teller1")
+    page.wait_for_selector("main.refused")  # signed in, and refused the dashboard
+    page.goto(f"{manager_server.url}/dashboard/b1/customers")
+    page.wait_for_selector("main.refused")
+    assert page.locator("#inbox").count() == 0

@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import bench_core  # noqa: E402
 from bench.bench_core import free_port, pct, start_server  # noqa: E402
 from bench.http_load import Connection  # noqa: E402
 from server.app import prepare_database  # noqa: E402
@@ -33,37 +34,24 @@ from server.db import Database  # noqa: E402
 TARGET_P99_MS = 20.0
 
 
-def write_config(folder: Path, database_url: str) -> Path:
-    text = f"""
-[server]
-database_url = "{database_url}"
-data_dir = "{folder / "data"}"
-secret_key = "bench-secret-key-bench-secret-key-bench"
-public_requests_per_minute = 1000000
-
-[[branches]]
-code = "b1"
-name = {{ zh = "压测支行", en = "Bench Branch" }}
-
-[[branches.services]]
-code = "A"
-prefix = "A"
-name = {{ zh = "现金", en = "Cash" }}
-
-[[branches.services]]
-code = "B"
-prefix = "B"
-name = {{ zh = "非现金", en = "Non-cash" }}
-
+BOOKING = """
 [branches.booking]
 days_ahead = 30
 slot_min = 30
 hours = "08:00-20:00"
-capacity = {{ A = 12, B = 12 }}
+capacity = { A = 12, B = 12 }
 per_phone_per_day = 2
 """
-    path = folder / "bench.toml"
-    path.write_text(text, encoding="utf-8")
+
+
+def write_config(folder: Path, database_url: str) -> Path:
+    """bench_core's branch (services A and B), with bookings on and no public limit."""
+    path = bench_core.write_config(folder, database_url)
+    text = path.read_text(encoding="utf-8").replace(
+        "login_attempts_per_minute = 1000",
+        "login_attempts_per_minute = 1000\npublic_requests_per_minute = 1000000",
+    )
+    path.write_text(text + BOOKING, encoding="utf-8")
     return path
 
 
@@ -152,7 +140,7 @@ def main() -> None:
         print(f"filled {args.bookings} bookings in {seconds:.1f} s; measuring {day}")
         direct = in_process(config_path, day, args.requests, now + timedelta(seconds=1))
         port = free_port()
-        server = start_server(config_path, port)
+        server = start_server(config_path, port, wait_s=300)  # a loaded machine starts slowly
         try:
             floor = asyncio.run(over_http(port, "/api/v1/branches", args.requests))
             slots = asyncio.run(

@@ -97,14 +97,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(config: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(config: Path, port: int, wait_s: float = 60) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--config", str(config), "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:

@@ -197,6 +197,7 @@ def mobile_ticket(token: str, request: Request, store: StoreDep) -> Response:
         {
             "branch": branch,
             "ticket": state,
+            "token": token,
             "boot": {
                 "token": token,
                 "ticket": state,

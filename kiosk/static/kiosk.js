@@ -171,8 +171,10 @@
   function renderKeypad() {
     if (!state.keypadFor) return;
     var vip = state.keypadFor === "vip";
-    $("keypad-title").textContent = vip ? t("vipKeypad") : t("apptKeypad");
-    $("keypad-hint").textContent = vip ? t("vipHint") : t("apptHint");
+    var last4 = state.keypadFor === "last4";
+    $("keypad-title").textContent = vip ? t("vipKeypad") : last4 ? t("last4Keypad") : t("apptKeypad");
+    $("keypad-hint").textContent = vip ? t("vipHint") : last4 ? t("last4Hint") : t("apptHint");
+    $("by-phone").hidden = state.keypadFor !== "appointment";
     $("entry-text").textContent = state.entry;
   }
 
@@ -196,9 +198,47 @@
       state.mode = "vip";
       renderStart();
       show("start");
+    } else if (state.keypadFor === "last4") {
+      findByPhone(value);
     } else {
-      issue({ service: firstServiceCode(), priority: "normal", appointment_code: value });
+      checkIn(value);
     }
+  }
+
+  function checkIn(code) {
+    issue({ service: firstServiceCode(), priority: "normal", appointment_code: code });
+  }
+
+  // Forgot the code: the last 4 digits of the phone, then the customer's own (masked) name
+  // among this hour's bookings with that number.
+  function findByPhone(digits) {
+    show("busy");
+    fetch("/api/v1/branches/" + encodeURIComponent(BOOT.branch) + "/bookings/arrivals?last4=" + encodeURIComponent(digits), {
+      credentials: "same-origin"
+    }).then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
+      .then(function (res) {
+        var rows = res.ok ? res.data : [];
+        if (!rows.length) {
+          message({ kind: "error", title: "noBookingTitle", raw: fill(t("noBookingText"), { d: digits.slice(0, 4) }),
+            actions: [
+              { label: "retry", primary: true, run: function () { openKeypad("last4"); } },
+              { label: "takeNormal", run: function () { state.mode = "normal"; renderStart(); show("start"); } }
+            ] });
+          return;
+        }
+        message({ kind: "info", title: "pickName", text: "pickNameText",
+          actions: rows.map(function (b) {
+            return { text: b.name + " · " + fill(t("at"), { t: b.at.slice(11, 16) }) + " · " + name(b.service_name),
+                     primary: true, run: function () { checkIn(b.code); } };
+          }).concat([{ label: "back", run: home }]) });
+      })
+      .catch(function () {
+        message({ kind: "error", title: "errorTitle", text: "errorText", actions: [{ label: "home", primary: true, run: home }] });
+      });
+  }
+
+  function fill(text, vars) {
+    return String(text).replace(/\{(\w+)\}/g, function (_, k) { return vars[k] !== undefined ? vars[k] : ""; });
   }
 
   function firstServiceCode() {
@@ -213,7 +253,28 @@
     try { r.focus({ preventScroll: true }); } catch (e) { r.focus(); }
   }
 
+  // A booking's QR at the reader: a keyboard wedge types "LOBBYQ:{branch}:{code}" then
+  // Enter in one burst. A kiosk has no keyboard but its readers, so the pattern decides,
+  // not the speed; a pause over WEDGE_MS only drops a half-read code (a busy kiosk
+  // can stretch a burst's gaps well past what a reader sends).
+  var WEDGE_MS = 1000;
+  var wedge = { text: "", last: 0 };
+  function wedgeKey(ev) {
+    var now = Date.now();
+    if (now - wedge.last > WEDGE_MS) wedge.text = "";
+    wedge.last = now;
+    if (ev.key === "Enter") {
+      var m = /LOBBYQ:([A-Za-z0-9_-]+):([A-Za-z0-9]{1,32})$/i.exec(wedge.text);
+      wedge.text = "";
+      if (m && m[1] === BOOT.branch) { ev.preventDefault(); checkIn(m[2]); return true; }
+    } else if (ev.key.length === 1) {
+      wedge.text = (wedge.text + ev.key).slice(-80);
+    }
+    return false;
+  }
+
   document.addEventListener("keydown", function (ev) {
+    if (wedgeKey(ev)) return;
     var screen = document.body.getAttribute("data-screen");
     var k = ev.key;
     if (screen === "start" && state.mode === "normal" && /^[0-9A-Za-z]$/.test(k) && BOOT.paths.vip) {
@@ -301,8 +362,8 @@
       var b = document.createElement("button");
       b.type = "button";
       b.className = "btn " + (a.primary ? "primary" : "ghost");
-      b.textContent = t(a.label);
-      b.setAttribute("data-action-label", a.label);
+      b.textContent = a.text || t(a.label);
+      b.setAttribute("data-action-label", a.label || "pick");
       b.addEventListener("click", function () { state.lastMessage = null; a.run(); });
       box.appendChild(b);
     });
@@ -332,10 +393,17 @@
     var checkedIn = !!(state.lastBody && state.lastBody.appointment_code);
     late.hidden = !ticket.notice && !checkedIn;
     late.className = ticket.notice ? "late" : "late ok";
-    late.textContent = ticket.notice ? t("late") : checkedIn ? "✓ " + t("apptOk") : "";
+    late.textContent = ticket.notice ? noticeText(ticket.notice) : checkedIn ? "✓ " + t("apptOk") : "";
     $("done-qr").src = "/kiosk/qr.svg?data=" + encodeURIComponent(ticket.track_url);
     $("done-qr").alt = ticket.track_url;
     renderPrint();
+  }
+
+  // The server says why in both languages ("中文。English."): show the reader's half.
+  function noticeText(notice) {
+    var cut = notice.indexOf("。");
+    if (cut < 0) return notice;
+    return state.lang === "zh" ? notice.slice(0, cut + 1) : notice.slice(cut + 1).trim();
   }
 
   function renderPrint() {
@@ -403,6 +471,7 @@
     else if (action === "home") home();
     else if (action === "vip") openKeypad("vip");
     else if (action === "appointment") openKeypad("appointment");
+    else if (action === "last4") openKeypad("last4");
     else if (action === "accessibility") { state.mode = "accessibility"; renderStart(); show("start"); }
     else if (action === "confirm") confirmKeypad();
   });

@@ -132,8 +132,22 @@ def _blocks(session: Session, branch: str, day: date) -> list[BookingBlock]:
     )
 
 
-def _blocked(blocks: list[BookingBlock], at: datetime) -> bool:
-    return any(b.at is None or utc(b.at) == as_utc(at) for b in blocks)
+_BLOCK = BookingBlock.__table__  # type: ignore[attr-defined]
+# Prebuilt Core statements: the slots of a day are read on every page view, and
+# building an ORM query cost more than running it (bench/bench_booking.py).
+_BLOCKED = sa_select(_BLOCK.c.at).where(
+    _BLOCK.c.branch == bindparam("branch"), _BLOCK.c.day == bindparam("day")
+)
+
+
+def blocked_times(session: Session, branch: str, day: date) -> set[datetime | None]:
+    """The blocked slot starts of a day (UTC); None in the set: the whole day."""
+    rows = connection_of(session).execute(_BLOCKED, {"branch": branch, "day": day})
+    return {at for (at,) in rows}
+
+
+def _blocked(blocks: set[datetime | None], at: datetime) -> bool:
+    return None in blocks or at in blocks
 
 
 _USED = sa_select(_SLOT.c.at, _SLOT.c.used).where(
@@ -151,7 +165,9 @@ def used_places(
         _USED,
         {"branch": branch, "service": service, "start": as_utc(start), "end": as_utc(end)},
     )
-    return {as_utc(at): int(used) for at, used in rows}
+    # Keys as read (aware UTC): an aware datetime equals and hashes as the same instant
+    # in any zone, so a caller looks a local slot start up directly.
+    return {at: int(used) for at, used in rows}
 
 
 def slots(
@@ -164,10 +180,10 @@ def slots(
     times = [t for t in slot_times(branch, settings, day) if t > now]
     if not times:
         return []
-    blocks = _blocks(session, branch.code, day)
+    blocks = blocked_times(session, branch.code, day)
     used = used_places(session, branch.code, service, times[0], times[-1] + timedelta(seconds=1))
     return [
-        Slot(at=t, remaining=max(0, capacity - used.get(as_utc(t), 0)))
+        Slot(at=t, remaining=max(0, capacity - used.get(t, 0)))
         for t in times
         if not _blocked(blocks, t)
     ]
@@ -231,7 +247,7 @@ def book(
         )
     if local <= now:
         raise InvalidInput("该时段已过。This slot has already begun.", code="slot_past")
-    if _blocked(_blocks(session, branch.code, day), local):
+    if _blocked(blocked_times(session, branch.code, day), local):
         raise Conflict("该时段暂停预约。This slot is closed to bookings.", code="slot_blocked")
     phone_key = {"branch": branch.code, "phone": phone, "day": day}
     if not _claim(session, _PHONE_DAY, phone_key, settings.per_phone_per_day):
@@ -463,6 +479,7 @@ def calendar(
     """Capacity used per slot and service, and what is blocked."""
     settings = settings_of(branch)
     blocks = _blocks(session, branch.code, day)
+    blocked = blocked_times(session, branch.code, day)
     services = bookable_services(branch)
     times = sorted({t for s in services for t in slot_times(branch, s, day)})
     used: dict[str, dict[datetime, int]] = {}
@@ -478,13 +495,13 @@ def calendar(
             {"code": s.code, "name": s.name.model_dump(), "capacity": settings.capacity[s.code]}
             for s in services
         ],
-        "day_blocked": any(b.at is None for b in blocks),
+        "day_blocked": None in blocked,
         "blocks": [block_data(b, branch) for b in blocks],
         "slots": [
             {
                 "at": t.isoformat(),
-                "blocked": _blocked(blocks, t),
-                "used": {s.code: used.get(s.code, {}).get(as_utc(t), 0) for s in services},
+                "blocked": _blocked(blocked, t),
+                "used": {s.code: used.get(s.code, {}).get(t, 0) for s in services},
             }
             for t in times
         ],

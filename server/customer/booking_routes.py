@@ -420,7 +420,7 @@ def opinion_detail(
         session.flush()
         return {
             **opinion_rules.inbox_data(settings, opinion, now, full_contact=True),
-            "history": opinion_rules.history(session, opinion),
+            "history": opinion_rules.history(session, settings, opinion),
         }
 
 

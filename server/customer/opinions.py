@@ -212,14 +212,14 @@ def set_status(
     return opinion
 
 
-def history(session: Session, opinion: Opinion) -> list[dict[str, Any]]:
+def history(session: Session, branch: BranchSettings, opinion: Opinion) -> list[dict[str, Any]]:
     rows = session.exec(
         select(OpinionAudit)
         .where(OpinionAudit.opinion_id == opinion.id)
         .order_by(col(OpinionAudit.at), col(OpinionAudit.id))
     ).all()
     return [
-        {"action": r.action, "username": r.username, "at": _iso(r.at), "detail": r.detail}
+        {"action": r.action, "username": r.username, "at": _iso(r.at, branch), "detail": r.detail}
         for r in rows
     ]
 

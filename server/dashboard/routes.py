@@ -79,6 +79,19 @@ def _who(request: Request, store: Store) -> Principal | None:
 
 @router.get("/dashboard/{branch}", response_class=HTMLResponse)
 def dashboard_page(branch: str, request: Request, store: StoreDep) -> Response:
+    return manager_page(request, store, branch, "dashboard.html", "")
+
+
+@router.get("/dashboard/{branch}/customers", response_class=HTMLResponse)
+def customers_page(branch: str, request: Request, store: StoreDep) -> Response:
+    """Bookings (calendar, blocks, CSV) and the opinion book (inbox, replies, counts)."""
+    return manager_page(request, store, branch, "customers.html", "/customers")
+
+
+def manager_page(
+    request: Request, store: Store, branch: str, template: str, suffix: str
+) -> Response:
+    """A manager's page: a login form when signed out, a refusal for others."""
     settings = store.config.branch(branch)
     if settings is None:
         return templates.TemplateResponse(
@@ -86,7 +99,7 @@ def dashboard_page(branch: str, request: Request, store: StoreDep) -> Response:
         )
     token = request.query_params.get("token")
     if token:
-        return drop_token_from_address(f"/dashboard/{settings.code}")
+        return drop_token_from_address(f"/dashboard/{settings.code}{suffix}")
     principal = _who(request, store)
     context: dict[str, Any] = {"branch": settings, "boot": {"branch": page_settings(settings)}}
     headers = {"Cache-Control": "no-store"}
@@ -104,7 +117,7 @@ def dashboard_page(branch: str, request: Request, store: StoreDep) -> Response:
     scheme, _, header_token = request.headers.get("authorization", "").partition(" ")
     context["boot"]["token"] = header_token.strip() if scheme.lower() == "bearer" else None
     context["boot"]["user"] = principal.name
-    return templates.TemplateResponse(request, "dashboard.html", context, headers=headers)
+    return templates.TemplateResponse(request, template, context, headers=headers)
 
 
 @router.get("/dashboard/{branch}/summary.json")

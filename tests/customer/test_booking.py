@@ -67,8 +67,12 @@ class TestSlots:
             response = client.get("/branches/b1/booking/slots", params=params)
             assert response.status_code == 422, params
             assert response.json()["error"]["code"] == code
-        assert client.get("/branches/nope/booking/slots", params={"service": "A", "date": TODAY}
-                          ).status_code == 404
+        assert (
+            client.get(
+                "/branches/nope/booking/slots", params={"service": "A", "date": TODAY}
+            ).status_code
+            == 404
+        )
 
 
 class TestBook:
@@ -118,7 +122,10 @@ class TestBook:
             ({"service": "C"}, "service_not_bookable"),
         ]
         base = {
-            "service": "A", "at": f"{TODAY}T10:30:00+08:00", "name": "李", "phone": "13812345678"
+            "service": "A",
+            "at": f"{TODAY}T10:30:00+08:00",
+            "name": "李",
+            "phone": "13812345678",
         }
         for change, code in cases:
             response = public(booking_server).post("/branches/b1/bookings", json={**base, **change})
@@ -143,9 +150,12 @@ class TestArrival:
         names = {b["name"]: b["code"] for b in found.json()}
         assert names == {"王*": mine["code"], "赵*": other["code"]}, "this hour's, masked"
         assert later["code"] not in names.values()
-        assert public(booking_server).get(
-            "/branches/b1/bookings/arrivals", params={"last4": "5678"}
-        ).status_code == 403
+        assert (
+            public(booking_server)
+            .get("/branches/b1/bookings/arrivals", params={"last4": "5678"})
+            .status_code
+            == 403
+        )
         bad = kiosk.get("/branches/b1/bookings/arrivals", params={"last4": "56a8"})
         assert bad.status_code == 422
         clock.advance(20 * 60)  # 10:20: inside the early window of 10:30
@@ -161,9 +171,9 @@ class TestArrival:
         assert rows[other["code"]]["status"] == "expected"
         assert rows[mine["code"]]["phone"] == "138****5678"
         assert lobby["counts"] == {"expected": 2, "arrived": 1, "missed": 0, "cancelled": 0}
-        seen = public(booking_server).get(
-            "/bookings/" + mine["manage_url"].rsplit("/", 1)[1]
-        ).json()
+        seen = (
+            public(booking_server).get("/bookings/" + mine["manage_url"].rsplit("/", 1)[1]).json()
+        )
         assert seen["status"] == "arrived" and seen["can_cancel"] is False
         # Late: 15:00 booking checked in at 15:20 is a walk-in, with the reason said.
         clock.advance((15 * 60 + 20 - 10 * 60 - 20) * 60)
@@ -172,20 +182,22 @@ class TestArrival:
         ).json()
         assert late["priority"] == "normal" and "late" in late["notice"]
 
-    def test_a_booking_for_another_day_is_a_walk_in_today(
-        self, booking_server: LiveServer
-    ) -> None:
+    def test_a_booking_for_another_day_is_a_walk_in_today(self, booking_server: LiveServer) -> None:
         tomorrow = book(booking_server, "2026-12-01T10:00:00+08:00")
-        ticket = booking_server.client("kiosk").post(
-            "/branches/b1/tickets", json={"service": "A", "appointment_code": tomorrow["code"]}
-        ).json()
+        ticket = (
+            booking_server.client("kiosk")
+            .post(
+                "/branches/b1/tickets", json={"service": "A", "appointment_code": tomorrow["code"]}
+            )
+            .json()
+        )
         assert ticket["priority"] == "normal"
         assert "2026-12-01 10:00" in ticket["notice"] and "不是今天" not in ticket["notice"]
 
 
 class TestManager:
     def test_calendar_blocks_and_csv(self, booking_server: LiveServer) -> None:
-        book(booking_server, f"{TODAY}T11:00:00+08:00", service="B", name="=HYPERLINK(\"x\")")
+        book(booking_server, f"{TODAY}T11:00:00+08:00", service="B", name='=HYPERLINK("x")')
         book(booking_server, f"{TODAY}T11:00:00+08:00", name="王芳", phone="13912345678")
         manager = booking_server.client("manager")
         day = manager.get("/branches/b1/bookings/calendar", params={"date": TODAY}).json()
@@ -202,12 +214,16 @@ class TestManager:
         assert refused["error"]["code"] == "slot_blocked"
         whole = manager.post("/branches/b1/booking/blocks", json={"date": "2026-12-01"})
         assert whole.status_code == 201 and slots(booking_server, day="2026-12-01") == {}
-        unblocked = manager.delete(f"/branches/b1/booking/blocks/{whole.json()['id']}")
-        assert unblocked.status_code == 200
+        assert (
+            manager.delete(f"/branches/b1/booking/blocks/{whole.json()['id']}").status_code == 200
+        )
         assert slots(booking_server, day="2026-12-01") != {}
-        assert booking_server.client("teller1").post(
-            "/branches/b1/booking/blocks", json={"date": TODAY}
-        ).status_code == 403
+        assert (
+            booking_server.client("teller1")
+            .post("/branches/b1/booking/blocks", json={"date": TODAY})
+            .status_code
+            == 403
+        )
         exported = manager.get("/branches/b1/bookings.csv", params={"date": TODAY})
         assert exported.status_code == 200 and exported.content.startswith(b"\xef\xbb\xbf")
         text = exported.content.decode("utf-8-sig")
@@ -241,9 +257,11 @@ class TestRetention:
         self, booking_server: LiveServer, clock: FakeClock
     ) -> None:
         made = book(booking_server, f"{TODAY}T10:30:00+08:00")
-        opinion = public(booking_server).post(
-            "/branches/b1/opinions", json={"category": "waiting", "text": "太慢了"}
-        ).json()
+        opinion = (
+            public(booking_server)
+            .post("/branches/b1/opinions", json={"category": "waiting", "text": "太慢了"})
+            .json()
+        )
         store = booking_server.store
         assert store is not None
         kept = run_retention(store, clock.now + timedelta(days=179))
@@ -255,9 +273,11 @@ class TestRetention:
         assert public(booking_server).get(f"/bookings/{token}").status_code == 404
         follow = opinion["follow_url"].rsplit("/", 1)[1]
         assert public(booking_server).get(f"/opinions/{follow}").status_code == 404
-        listed = booking_server.client("manager").get(
-            "/branches/b1/appointments", params={"day": TODAY}
-        ).json()
+        listed = (
+            booking_server.client("manager")
+            .get("/branches/b1/appointments", params={"day": TODAY})
+            .json()
+        )
         assert listed[0]["customer_name"] == "", "the appointment keeps no name"
 
 
@@ -289,9 +309,7 @@ class TestConcurrency:
         ]
         answers = _race(booking_server, bodies)
         assert sorted(r.status_code for r in answers) == [201] + [409] * 7
-        assert {r.json()["error"]["code"] for r in answers if r.status_code == 409} == {
-            "slot_full"
-        }
+        assert {r.json()["error"]["code"] for r in answers if r.status_code == 409} == {"slot_full"}
         assert slots(booking_server, "B")[at] == 0
         calendar = booking_server.client("manager").get("/branches/b1/bookings/calendar").json()
         assert next(s for s in calendar["slots"] if s["at"] == at)["used"]["B"] == 1

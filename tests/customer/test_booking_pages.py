@@ -139,8 +139,13 @@ class TestOpinionFlow:
         assert page.errors == []
 
     def test_pages_for_unknown_tokens_are_404(self, pages_server: LiveServer) -> None:
-        client = httpx.Client(base_url=pages_server.url)
-        for path in ("/booking/nope-nope-nope", "/opinion/nope-nope-nope", "/book/zz",
-                     "/booking/nope-nope-nope/qr.svg", "/booking/nope-nope-nope/visit.ics"):
+        client = httpx.Client(base_url=pages_server.url, timeout=60)
+        for path in (
+            "/booking/nope-nope-nope",
+            "/opinion/nope-nope-nope",
+            "/book/zz",
+            "/booking/nope-nope-nope/qr.svg",
+            "/booking/nope-nope-nope/visit.ics",
+        ):
             assert client.get(path).status_code == 404, path
         assert public(pages_server).get("/branches/b1/booking").status_code == 200

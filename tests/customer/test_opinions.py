@@ -96,9 +96,12 @@ class TestLeaveAndFollow:
             response = client.post("/branches/b1/opinions", json=body)
             assert response.status_code == 422, body
             assert response.json()["error"]["code"] == code
-        assert client.post(
-            "/branches/b1/opinions", json={"category": "other", "text": "字" * 500}
-        ).status_code == 201
+        assert (
+            client.post(
+                "/branches/b1/opinions", json={"category": "other", "text": "字" * 500}
+            ).status_code
+            == 201
+        )
 
 
 class TestOverdueAndCounts:
@@ -128,7 +131,11 @@ class TestOverdueAndCounts:
         month = summary["months"][0]
         assert month["month"] == "2026-11" and month["total"] == 4
         assert month["by_category"] == {
-            "attitude": 1, "waiting": 2, "environment": 0, "process": 0, "other": 1
+            "attitude": 1,
+            "waiting": 2,
+            "environment": 0,
+            "process": 0,
+            "other": 1,
         }
         assert summary["by_status"]["new"] == 4
         exported = manager.get("/branches/b1/opinions.csv", params={"months": 2})

@@ -17,15 +17,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from server.api.deps import StoreDep, staff_token_to_cookie
+from counter_client import devices
+from server.api.deps import StoreDep, header_token, no_branch_page, staff_token_to_cookie
 from server.config import BranchSettings
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-ASSETS = {"counter.js": "text/javascript", "counter.css": "text/css"}
+ASSETS = {
+    "counter.js": "text/javascript",
+    "counter.css": "text/css",
+    "device.js": "text/javascript",  # the sign's and the pad's shared live client
+    "device.css": "text/css",
+    "sign.js": "text/javascript",
+    "pad.js": "text/javascript",
+}
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 router = APIRouter(include_in_schema=False)
+router.include_router(devices.router)  # the sign and the rating pad
 
 
 def page_settings(branch: BranchSettings) -> dict[str, Any]:
@@ -69,20 +78,11 @@ def static_file(name: str) -> Response:
 def teller_page(branch: str, request: Request, store: StoreDep) -> Response:
     settings = store.config.branch(branch)
     if settings is None:
-        return HTMLResponse(
-            "<!doctype html><meta charset=utf-8><title>LobbyQ</title>"
-            "<p>没有这个网点 · No such branch</p>",
-            status_code=404,
-        )
+        return no_branch_page()
     token = request.query_params.get("token")
     if token:
         return staff_token_to_cookie(store, token, f"/counter/{settings.code}")
-    scheme, _, header_token = request.headers.get("authorization", "").partition(" ")
-    boot = {
-        "branch": page_settings(settings),
-        # Only a token sent as a header is handed to the script; a cookie stays httponly.
-        "token": header_token.strip() if scheme.lower() == "bearer" else None,
-    }
+    boot = {"branch": page_settings(settings), "token": header_token(request)}
     return templates.TemplateResponse(
         request,
         "counter.html",

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from lobby_display import voice
 from lobby_display.display import Refusal, check_display, page_config
-from server.api.deps import DEVICE_COOKIE, bearer_token
+from server.api.deps import bearer_token, device_token_to_cookie
 from server.errors import NotFound
 from server.store import Store
 
@@ -25,7 +25,6 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 ASSETS = {path.name: path for path in STATIC.iterdir() if path.suffix in (".js", ".css", ".svg")}
 MEDIA = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 AUDIO_WAIT_S = 10.0
-DEVICE_COOKIE_AGE_S = 400 * 24 * 3600
 NO_BRANCH = Refusal(404, "branch_not_found", "没有这个网点。", "There is no such branch.")
 
 
@@ -52,24 +51,14 @@ def display_page(
     if isinstance(allowed, Refusal):
         return _refused(request, allowed)
     if token and allowed.kind == "display":
-        # Keep the token in a cookie and take it out of the address bar.
-        response = RedirectResponse(request.url.path, status_code=303)
-        response.set_cookie(
-            DEVICE_COOKIE,
-            token,
-            max_age=DEVICE_COOKIE_AGE_S,
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
-        return response
+        return device_token_to_cookie(request, token)
     config = page_config(store, settings, display_id)
     if token and allowed.kind == "user":
         config["token"] = token  # staff previewing with their own token in the address
     return templates.TemplateResponse(
         request,
         "display.html",
-        {"branch": settings, "config_json": _script_json(config)},
+        {"branch": settings, "config_json": _script_json(config), "layout": config["layout"]},
         headers={"Cache-Control": "no-store"},
     )
 

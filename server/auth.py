@@ -50,10 +50,11 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 @dataclass(frozen=True)
 class Principal:
-    kind: Literal["user", "kiosk", "display"]
+    kind: Literal["user", "kiosk", "display", "counter"]
     name: str  # username or device id
-    role: str = ""  # teller | manager | admin for users
+    role: str = ""  # teller | lobby | manager | admin for users
     branch: str | None = None  # devices belong to one branch
+    counter: str | None = None  # a counter device (sign and pad) belongs to one counter
 
     @property
     def is_staff(self) -> bool:
@@ -74,6 +75,10 @@ class Tokens:
                 self._devices[kiosk.token] = Principal("kiosk", kiosk.id, branch=branch.code)
             for display in branch.displays:
                 self._devices[display.token] = Principal("display", display.id, branch=branch.code)
+            for device in branch.counter_devices:
+                self._devices[device.token] = Principal(
+                    "counter", device.id, branch=branch.code, counter=device.counter
+                )
 
     def issue(self, username: str, role: str) -> str:
         return self._serializer.dumps({"u": username, "r": role})

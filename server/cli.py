@@ -59,7 +59,12 @@ def serve(
             typer.echo(
                 f"    display   {base}/display/{branch.code}/{display.id}?token={display.token}"
             )
+        for device in branch.counter_devices:
+            query = f"{branch.code}/{device.counter}?token={device.token}"
+            typer.echo(f"    sign      {base}/counter-sign/{query}")
+            typer.echo(f"    pad       {base}/rate/{query}")
         typer.echo(f"    counter   {base}/counter/{branch.code}")
+        typer.echo(f"    lobby     {base}/lobby/{branch.code}")
         typer.echo(f"    dashboard {base}/dashboard/{branch.code}")
     typer.echo(f"  API docs  {base}/docs")
     passwords = Path(settings.server.data_dir) / "initial-passwords.txt"

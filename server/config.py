@@ -84,8 +84,9 @@ class UserSettings(Strict):
     # Empty: a random password is generated at first start and written to
     # <data_dir>/initial-passwords.txt, so no default password exists anywhere.
     password: str = ""
-    role: Literal["teller", "manager", "admin"] = "teller"
-    display_name: str = ""
+    role: Literal["teller", "lobby", "manager", "admin"] = "teller"
+    display_name: str = Field(default="", max_length=50)
+    staff_no: str = Field(default="", pattern=r"^[A-Za-z0-9-]{0,16}$")  # on the sign and the pad
 
     @field_validator("password")
     @classmethod
@@ -144,8 +145,23 @@ class KioskSettings(Strict):
     printer: str = ""
 
 
+# What a TV shows beside the queue (the current call always takes the whole screen
+# while it is announced): nothing, the rate board and bulletin, the slides, or all.
+DisplayLayout = Literal["queue", "queue+board", "queue+slides", "queue+board+slides"]
+
+
 class DisplaySettings(Strict):
     id: str = Field(pattern=CODE)
+    token: str = Field(min_length=8)
+    layout: DisplayLayout = "queue"
+    slide_seconds: float = Field(default=10, ge=3, le=600)
+
+
+class CounterDeviceSettings(Strict):
+    """A counter's sign above it and its rating pad facing the customer share a token."""
+
+    id: str = Field(pattern=CODE)
+    counter: str = Field(pattern=CODE)
     token: str = Field(min_length=8)
 
 
@@ -242,6 +258,7 @@ class BranchSettings(Strict):
     counters: list[CounterSettings] = []
     kiosks: list[KioskSettings] = []
     displays: list[DisplaySettings] = []
+    counter_devices: list[CounterDeviceSettings] = []
     printers: list[PrinterSettings] = []
     voice: VoiceSettings = VoiceSettings()
     vip_customers: list[VipCustomer] = []
@@ -271,6 +288,12 @@ class BranchSettings(Strict):
         _unique("kiosks", [k.id for k in self.kiosks])
         _unique("displays", [d.id for d in self.displays])
         _unique("printers", [p.id for p in self.printers])
+        _unique("counter_devices", [d.id for d in self.counter_devices])
+        for device in self.counter_devices:
+            if self.counter(device.counter) is None:
+                raise ValueError(
+                    f"counter device {device.id} is for unknown counter {device.counter!r}"
+                )
         services = {s.code for s in self.services}
         for counter in self.counters:
             for code in counter.services:
@@ -322,6 +345,7 @@ class AppConfig(Strict):
         _unique("users", [u.username for u in self.users])
         tokens = [k.token for b in self.branches for k in b.kiosks]
         tokens += [d.token for b in self.branches for d in b.displays]
+        tokens += [d.token for b in self.branches for d in b.counter_devices]
         _unique("device tokens", tokens)
         return self
 

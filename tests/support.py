@@ -40,6 +40,7 @@ PASSWORDS = {
     "teller2": "teller2-pass",
     "teller3": "teller3-pass",
     "teller4": "teller4-pass",
+    "lobby1": "lobby1-pass",  # the lobby manager of tests/devices
 }
 KIOSK_TOKEN = "kiosk-token-k1"
 DISPLAY_TOKEN = "display-token-tv1"
@@ -188,6 +189,7 @@ class LiveServer:
             response = httpx.post(
                 f"{self.api}/auth/login",
                 json={"username": username, "password": PASSWORDS[username]},
+                timeout=30,  # httpx's 5 s default is too short on a loaded machine
             )
             response.raise_for_status()
             self._tokens[username] = response.json()["access_token"]

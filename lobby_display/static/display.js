@@ -345,6 +345,8 @@
         if (message.seq <= state.seq) return; // already applied
         state.seq = message.seq;
         applyEvent(message);
+        // info.js (boards, slides, the full-screen call) follows the same stream.
+        document.dispatchEvent(new CustomEvent("lobbyq:event", { detail: message }));
       }
     };
     ws.onclose = function (event) {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.auth import Principal
 from server.errors import Forbidden, LobbyQError, NotAuthenticated
@@ -86,6 +86,39 @@ def staff_token_to_cookie(store: Store, token: str, page: str) -> Response:
         response.set_cookie(
             SESSION_COOKIE, token, max_age=store.tokens.ttl_s, httponly=True, samesite="strict"
         )
+    return response
+
+
+def header_token(request: Request) -> str | None:
+    """A bearer token sent as a header: the only kind a staff page hands to its script
+    (a cookie stays httponly)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def no_branch_page() -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><meta charset=utf-8><title>LobbyQ</title>"
+        "<p>没有这个网点 · No such branch</p>",
+        status_code=404,
+    )
+
+
+DEVICE_COOKIE_AGE_S = 400 * 24 * 3600
+
+
+def device_token_to_cookie(request: Request, token: str) -> Response:
+    """A device page opened with ?token=: keep the token in the device cookie and take
+    it out of the address bar."""
+    response = RedirectResponse(request.url.path, status_code=303)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        token,
+        max_age=DEVICE_COOKIE_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 

@@ -37,6 +37,7 @@ ASSETS = {
     "dashboard.js": "text/javascript",
     "dashboard.css": "text/css",
     "chart.umd.min.js": "text/javascript",
+    "hall.js": "text/javascript",  # hall devices, TV boards, slides, staff photos
 }
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)

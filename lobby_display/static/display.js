@@ -33,6 +33,7 @@
     events: 0,
   };
   var serverOffsetMs = 0; // server clock - local clock, from message timestamps
+  var offsetKnown = false; // a ping has set serverOffsetMs
 
   // --- rendering ------------------------------------------------------------------
 
@@ -335,7 +336,7 @@
       attempt = 0;
       if (message.at) {
         var at = Date.parse(message.at);
-        if (!isNaN(at) && (message.type === "ping")) serverOffsetMs = at - Date.now();
+        if (!isNaN(at) && (message.type === "ping")) { serverOffsetMs = at - Date.now(); offsetKnown = true; }
       }
       if (message.type === "snapshot") {
         applySnapshot(message.seq, message.data || {});
@@ -393,6 +394,7 @@
     audioQueue: audioQueue,
     get connected() { return state.connected; },
     get soundBlocked() { return soundBlocked; },
+    get serverOffsetMs() { return offsetKnown ? serverOffsetMs : null; },
     reconnect: function () { if (socket) socket.close(); },
   };
 

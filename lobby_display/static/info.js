@@ -87,8 +87,11 @@
   }
 
   function onCall(message) {
-    var age = Date.now() - Date.parse(message.at || "");
-    if (age > CALL_MAX_AGE_MS) return; // a replay after a long drop is not announced
+    // A call replayed after a long drop is not announced again; until the first ping
+    // tells the server's clock, a call is taken as live.
+    var offset = window.lobbyq ? window.lobbyq.serverOffsetMs : null;
+    var age = Date.now() + (offset || 0) - Date.parse(message.at || "");
+    if (offset !== null && offset !== undefined && age > CALL_MAX_AGE_MS) return;
     state.calling = true;
     document.body.classList.add("calling");
     clearTimeout(callTimer);

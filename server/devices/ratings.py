@@ -133,7 +133,15 @@ def rate_at_counter(
         data=rated_data(ticket, source="pad", has_comment=False),
     )
     if chosen and rating <= LOW_RATING:
-        open_opinion_from_low_rating(session=session, branch=branch, ticket=ticket, now=now)
+        open_opinion_from_low_rating(
+            session=session,
+            branch=branch,
+            ticket=ticket,
+            rating=rating,
+            reasons=chosen,
+            counter=counter,
+            now=now,
+        )
     return ticket
 
 
@@ -174,10 +182,28 @@ def ask_rating(
 
 
 def open_opinion_from_low_rating(
-    *, session: Session, branch: BranchSettings, ticket: Ticket, now: datetime
+    *,
+    session: Session,
+    branch: BranchSettings,
+    ticket: Ticket,
+    rating: int,
+    reasons: list[str],
+    counter: str,
+    now: datetime,
 ) -> None:
     """SEAM for the opinion book (issue 15, engineer `book`): a rating of 1 or 2 with a
-    reason opens an opinion. Until `open_opinion_from_rating` is on main this does
-    nothing; the rating, its reasons and the `ticket.rated` event are kept either way,
-    so the opinions can be opened from the event log later."""
-    del session, branch, ticket, now
+    reason opens an opinion. When `server.customer.opinions.open_opinion_from_rating`
+    is on main, this becomes that call with the same arguments plus
+    `reason_text=REASON_TEXT`. Until then it does nothing: the rating, its reasons and
+    the `ticket.rated` event are kept either way, so the opinions can be opened from
+    the event log later."""
+    del session, branch, ticket, rating, reasons, counter, now
+
+
+# The words on the pad's chips, for the opinion's text.
+REASON_TEXT = {
+    "waited_too_long": "等候太久 Waited too long",
+    "attitude": "服务态度 Attitude",
+    "not_solved": "问题未解决 Not solved",
+    "other": "其他 Other",
+}

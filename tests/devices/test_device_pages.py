@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from tests.devices.helpers import COUNTER_TOKENS, counter_headers, image_bytes
 from tests.devices.test_boards_slides import RATES
-from tests.support import DISPLAY_TOKEN, PASSWORDS, FakeClock, LiveServer
+from tests.support import DISPLAY_TOKEN, KIOSK_TOKEN, PASSWORDS, FakeClock, LiveServer
 
 TIMEOUT = 20_000
 
@@ -328,3 +328,33 @@ def test_the_dashboards_hall_panels(
         assert public.get("/branches/b1/boards/bulletin").json()["items"] == [
             {"zh": "明日休息", "en": "Closed tomorrow"}
         ]
+
+
+def test_every_device_reports_its_link(hall: LiveServer, browser: Any) -> None:
+    """The kiosk, the TV, the sign, the pad and the lobby tablet each show as online while
+    their page is open (device health). One browser context each: a device is a browser
+    of its own, with its own cookie."""
+    pages = {
+        "kiosk:k1": f"/kiosk/b1/k1?token={KIOSK_TOKEN}",
+        "display:tv1": f"/display/b1/tv1?token={DISPLAY_TOKEN}",
+        "sign:c2": f"/counter-sign/b1/2?token={COUNTER_TOKENS['2']}",
+        "pad:c2": f"/rate/b1/2?token={COUNTER_TOKENS['2']}",
+        "lobby:lobby1": f"/lobby/b1?token={hall.token('lobby1')}",
+    }
+    contexts = [context(browser, 1280, 800) for _ in pages]
+    try:
+        for ctx, address in zip(contexts, pages.values(), strict=True):
+            ctx.new_page().goto(hall.url + address)
+        with hall.client("manager") as manager:
+            deadline = time.monotonic() + 30
+            while True:
+                answer = manager.get("/branches/b1/devices").json()
+                rows = {d["device"]: d for d in answer["devices"]}
+                if all(rows.get(device, {}).get("online") for device in pages):
+                    break
+                assert time.monotonic() < deadline, {d: rows.get(d) for d in pages}
+                time.sleep(0.2)
+        assert rows["lobby:lobby1"]["kind"] == "lobby" and rows["kiosk:k1"]["kind"] == "kiosk"
+    finally:
+        for ctx in contexts:
+            ctx.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from server.api.views import iso
@@ -18,7 +19,7 @@ from server.errors import Conflict, InvalidInput
 from server.events import EventType, record
 from server.models import HELD, Ticket, TicketStatus, utc
 from server.queue.calendar import business_day
-from server.queue.line import waiting_tickets
+from server.queue.line import waiting_in_line
 from server.queue.tickets import find_ticket_by_number, ticket_data
 
 ARRIVALS_SHOWN = 30
@@ -63,31 +64,55 @@ def appointments_today(
     return out
 
 
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+_ARRIVAL_COLUMNS = (
+    _TICKET.c.id,
+    _TICKET.c.number,
+    _TICKET.c.service,
+    _TICKET.c.priority,
+    _TICKET.c.status,
+    _TICKET.c.counter,
+    _TICKET.c.issued_at,
+)
+
+
 def priority_arrivals(
     session: Session, branch: BranchSettings, now: datetime
 ) -> list[dict[str, Any]]:
-    """Today's VIP, appointment and other priority tickets, newest first."""
-    rows = session.exec(
-        select(Ticket)
+    """Today's VIP, appointment and other priority tickets, newest first (plain
+    columns: every event of the branch refreshes the tablet)."""
+    rows = session.execute(
+        sa_select(*_ARRIVAL_COLUMNS)
         .where(
-            Ticket.branch == branch.code,
-            Ticket.business_day == business_day(branch, now),
-            Ticket.priority != "normal",
+            _TICKET.c.branch == branch.code,
+            _TICKET.c.business_day == business_day(branch, now),
+            _TICKET.c.priority != "normal",
         )
-        .order_by(col(Ticket.issued_at).desc(), col(Ticket.id).desc())
+        .order_by(_TICKET.c.issued_at.desc(), _TICKET.c.id.desc())
         .limit(ARRIVALS_SHOWN)
     ).all()
-    return [ticket_data(t) for t in rows]
+    return [
+        {
+            "id": id_,
+            "number": number,
+            "service": service,
+            "priority": priority,
+            "status": str(status),
+            "counter": counter,
+            "issued_at": iso(issued_at),
+        }
+        for id_, number, service, priority, status, counter, issued_at in rows
+    ]
 
 
 def longest_waits(session: Session, branch: BranchSettings, now: datetime) -> list[dict[str, Any]]:
     """Per service: how many wait and the three who have waited longest."""
-    waiting = waiting_tickets(session, branch, now)
+    waiting = waiting_in_line(session, branch, now)
     out = []
     for service in branch.services:
         mine = sorted(
             (t for t in waiting if t.service == service.code),
-            key=lambda t: (utc(t.enqueued_at) or now, t.id or 0),
+            key=lambda t: (utc(t.enqueued_at) or now, t.id),
         )
         out.append(
             {

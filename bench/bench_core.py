@@ -57,7 +57,6 @@ def write_config(folder: Path, database_url: str, redis_url: str = "") -> Path:
 database_url = "{database_url}"
 redis_url = "{redis_url}"
 data_dir = "{folder / "data"}"
-secret_key = "bench-secret-key"
 login_attempts_per_minute = 1000
 
 {users}

@@ -63,7 +63,6 @@ def soak_config(database_url: str, data_dir: Path, redis_url: str) -> dict[str, 
             "database_url": database_url,
             "redis_url": redis_url,
             "data_dir": str(data_dir),
-            "secret_key": "soak-secret-key",
             "login_attempts_per_minute": 1000,
         },
         "users": [

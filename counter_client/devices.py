@@ -64,12 +64,11 @@ def device_page(
         status = {"not_authenticated": 401, "no_counter": 404}.get(why, 403)
         return _refused(request, why, status)
     if token:
-        try:
-            is_device = store.tokens.resolve(token).kind == "counter"
-        except LobbyQError:
-            is_device = False
-        if is_device:
-            return device_token_to_cookie(request, token)
+        if store.tokens.device(token) is None:
+            # Staff preview signed in, never with their token in the address (it would
+            # end up in the browser's history: docs/security.md).
+            return _refused(request, "token_in_address", 403)
+        return device_token_to_cookie(request, token)
     boot = {
         "branch": settings.code,
         "counter": counter,
@@ -81,7 +80,7 @@ def device_page(
         "ratings": f"/api/v1/branches/{settings.code}/counters/{counter}/ratings",
         "reasons": list(REASONS),
         "ratings_enabled": settings.ratings_enabled,
-        "token": token if token else None,  # staff previewing with ?token=
+        "token": None,  # the device cookie (or a staff session) authenticates the page
     }
     return templates.TemplateResponse(
         request,

@@ -2,8 +2,8 @@
 
 The page is one template plus plain JS/CSS served from here (no internet in a
 branch). It signs in with POST /api/v1/auth/login (the `lobbyq_session` cookie), or
-takes a bearer token: `?token=` on the URL (kept in the cookie, then dropped from
-the address) or an `Authorization: Bearer` header (handed to the page's script).
+takes a bearer token in an `Authorization: Bearer` header (handed to the page's
+script); a `?token=` in the address is dropped, never taken (docs/security.md).
 Everything it shows is read back from the API: the summary of its counter after
 each action and on every WebSocket event.
 """
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from counter_client import devices
-from server.api.deps import StoreDep, header_token, no_branch_page, staff_token_to_cookie
+from server.api.deps import StoreDep, drop_token_from_address, header_token, no_branch_page
 from server.config import BranchSettings
 
 HERE = Path(__file__).resolve().parent
@@ -81,7 +81,7 @@ def teller_page(branch: str, request: Request, store: StoreDep) -> Response:
         return no_branch_page()
     token = request.query_params.get("token")
     if token:
-        return staff_token_to_cookie(store, token, f"/counter/{settings.code}")
+        return drop_token_from_address(f"/counter/{settings.code}")
     boot = {"branch": page_settings(settings), "token": header_token(request)}
     return templates.TemplateResponse(
         request,

@@ -16,12 +16,11 @@ from kiosk.routes import HERE, script_json
 from server.api.deps import (
     StoreDep,
     bearer_token,
+    drop_token_from_address,
     header_token,
     no_branch_page,
-    staff_token_to_cookie,
 )
 from server.config import BranchSettings
-from server.devices.routes import LOBBY_ROLES
 from server.errors import LobbyQError
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -45,9 +44,8 @@ def lobby_page(branch: str, request: Request, store: StoreDep) -> Response:
     settings = store.config.branch(branch)
     if settings is None:
         return no_branch_page()
-    token = request.query_params.get("token")
-    if token:
-        return staff_token_to_cookie(store, token, f"/lobby/{settings.code}")
+    if request.query_params.get("token"):
+        return drop_token_from_address(f"/lobby/{settings.code}")
     who = None
     sent = bearer_token(request)
     if sent:
@@ -58,7 +56,7 @@ def lobby_page(branch: str, request: Request, store: StoreDep) -> Response:
     boot = {
         "branch": lobby_settings(settings),
         "user": who.name if who is not None and who.kind == "user" else None,
-        "allowed": who is not None and who.kind == "user" and who.role in LOBBY_ROLES,
+        "allowed": who is not None and who.can("lobby"),
         "token": header_token(request),
     }
     return templates.TemplateResponse(

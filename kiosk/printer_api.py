@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
-from kiosk.printing import job_row, printing_of, ticket_print
+from kiosk.printing import job_row, printing_of, render_options_of, ticket_print
 from printers import TicketPrint, preview_png, sample_ticket
 from server.api.deps import AnyPrincipal, Manager, StoreDep, base_url, check_branch
 from server.devices.routes import LobbyStaff
@@ -74,15 +74,20 @@ def preview(
     store: StoreDep,
     principal: Manager,
     ticket: str | None = Query(default=None, max_length=64, description="a ticket's token"),
-    width: int = Query(default=576, ge=384, le=832),
+    width: int | None = Query(
+        default=None, ge=384, le=832, description="dots; default: this printer's paper"
+    ),
 ) -> Response:
     """The ticket as this printer would print it: a sample, or the ticket with this token."""
     del principal
     settings = store.branch(branch)
-    _printer(store, branch, printer_id)
+    paper = render_options_of(_printer(store, branch, printer_id)).paper
     value = _preview_ticket(store, settings, request, ticket)
     try:
-        png = preview_png(value, width)
+        if width is None:
+            png = preview_png(value, paper.width_px, columns=paper.columns)
+        else:
+            png = preview_png(value, width)
     except ValueError as exc:
         raise InvalidInput(str(exc), code="invalid_preview") from exc
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
@@ -123,6 +128,7 @@ def _preview_ticket(
             "estimated_wait_s": place.estimated_wait_s
             if place.position is not None
             else row.estimated_wait_s,
+            "estimated_wait_range_s": place.range_json,
         }
         return ticket_print(settings, row, out, track_url=f"{base}/t/{row.token}")
 

@@ -17,6 +17,7 @@ from printers import (
     PrinterConfigError,
     PrinterStatus,
     PrintJob,
+    RenderOptions,
     Spooler,
     SpoolerClosed,
     TicketPrint,
@@ -53,11 +54,20 @@ def driver_mapping(settings: PrinterSettings) -> dict[str, Any]:
         "chinese_mode": settings.chinese_mode,
         "timeout_s": float(settings.timeout_s),
         "status_check": settings.status_check,
+        "width_dots": settings.width_dots,
+        "columns": settings.columns,
+        "chinese_charset": settings.chinese_charset,
+        "chinese_code_system": settings.chinese_code_system,
     }
     if settings.vendor_id or settings.product_id:
         raw["vendor_id"] = settings.vendor_id
         raw["product_id"] = settings.product_id
     return raw
+
+
+def render_options_of(settings: PrinterSettings) -> RenderOptions:
+    """How this printer's tickets are rendered: paper, Chinese mode (checked at config load)."""
+    return DriverSettings.from_mapping(driver_mapping(settings)).render_options
 
 
 @dataclass
@@ -198,7 +208,16 @@ def ticket_print(
         priority_name_en=priority_name.en if priority_name else None,
         footer_zh=footer.zh if footer else "",
         footer_en=footer.en if footer else "",
+        estimated_wait_range_s=_range(out.get("estimated_wait_range_s")),
     )
+
+
+def _range(value: Any) -> tuple[int, int] | None:
+    """`estimated_wait_range_s` of a ticket as the printer takes it (None if absent)."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        low, high = (max(0, int(v)) for v in value)
+        return (low, max(low, high))
+    return None
 
 
 # -- wiring into the store -----------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import logging
 import re
@@ -15,15 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import qrcode
-import qrcode.image.svg
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlmodel import select
 
-from kiosk import printer_api, printing
+from kiosk import booking_pages, printer_api, printing
+from kiosk.qr import svg_response
 from server.api.deps import DEVICE_COOKIE, StoreDep, base_url
 from server.api.tickets import public_ticket
 from server.auth import Principal
@@ -39,6 +37,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 router = APIRouter(include_in_schema=False)
 router.include_router(printer_api.router, include_in_schema=True)
+router.include_router(booking_pages.router)  # booking and opinion pages (issue 15)
 
 TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # A no-show can still be reinstated within the grace period: its phone keeps listening.
@@ -210,19 +209,7 @@ def qr_svg(
             status_code=422,
             media_type="application/json",
         )
-    image = qrcode.make(
-        data,
-        image_factory=qrcode.image.svg.SvgPathImage,
-        border=2,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-    )
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return Response(
-        buffer.getvalue(),
-        media_type="image/svg+xml",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+    return svg_response(data)
 
 
 # -- the mobile ticket ----------------------------------------------------------------------

@@ -25,6 +25,15 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 ASSETS = {path.name: path for path in STATIC.iterdir() if path.suffix in (".js", ".css", ".svg")}
 MEDIA = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 AUDIO_WAIT_S = 10.0
+# Staff preview a display signed in (the session cookie), never with a token in the
+# address: an address ends up in the browser's history (docs/security.md).
+STAFF_TOKEN_IN_ADDRESS = Refusal(
+    403,
+    "token_in_address",
+    "员工令牌不能放在地址里。请先在柜员或经理页面登录，再打开此地址（不带 ?token=）。",
+    "A staff token is not accepted in an address. Sign in on the teller or manager page, "
+    "then open this address without ?token=.",
+)
 NO_BRANCH = Refusal(404, "branch_not_found", "没有这个网点。", "There is no such branch.")
 
 
@@ -52,9 +61,9 @@ def display_page(
         return _refused(request, allowed)
     if token and allowed.kind == "display":
         return device_token_to_cookie(request, token)
-    config = page_config(store, settings, display_id)
     if token and allowed.kind == "user":
-        config["token"] = token  # staff previewing with their own token in the address
+        return _refused(request, STAFF_TOKEN_IN_ADDRESS)
+    config = page_config(store, settings, display_id)
     return templates.TemplateResponse(
         request,
         "display.html",

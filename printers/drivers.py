@@ -160,7 +160,7 @@ def open_printer(
         return usb_printer(
             s.vendor_id,
             s.product_id,
-            profile=s.profile,
+            profile=s.escpos_profile,
             timeout_s=s.timeout_s,
             status_check=s.status_check,
             clock=clock,
@@ -169,7 +169,7 @@ def open_printer(
     return serial_printer(
         s.serial_port,
         s.baudrate,
-        profile=s.profile,
+        profile=s.escpos_profile,
         timeout_s=s.timeout_s,
         status_check=s.status_check,
         clock=clock,

@@ -94,7 +94,7 @@ def layout_ticket(ticket: TicketPrint) -> list[Line]:
         Text(ticket.service_name_en, align=Align.CENTER),
         Rule(),
         Text(f"前面等候 / People ahead: {ticket.people_ahead}"),
-        Text(f"预计等候 / Est. wait: {format_wait(ticket.estimated_wait_s)}"),
+        Text(f"预计等候 / Est. wait: {_promised(ticket)}"),
         Text(f"取号时间 / Issued: {ticket.issued_at:%Y-%m-%d %H:%M}"),
         Feed(1),
         Qr(ticket.track_url),
@@ -118,6 +118,25 @@ def format_wait(estimated_wait_s: int | None) -> str:
         return "不到 1 分钟 / < 1 min"
     minutes = math.ceil(estimated_wait_s / 60)
     return f"约 {minutes} 分钟 / ~{minutes} min"
+
+
+def format_wait_range(low_s: int, high_s: int) -> str:
+    """Bilingual range, whole minutes outward (the low end down, the high end up), as
+    the kiosk and the mobile page show it (kiosk/static/ticket.js waitRangeText)."""
+    if high_s < 60:
+        return "不到 1 分钟 / < 1 min"
+    low, high = low_s // 60, max(1, math.ceil(high_s / 60))
+    if low == 0:
+        return f"{high} 分钟以内 / up to {high} min"
+    if low >= high:
+        return f"约 {high} 分钟 / about {high} min"
+    return f"约 {low}–{high} 分钟 / about {low}–{high} min"
+
+
+def _promised(ticket: TicketPrint) -> str:
+    if ticket.estimated_wait_range_s is not None:
+        return format_wait_range(*ticket.estimated_wait_range_s)
+    return format_wait(ticket.estimated_wait_s)
 
 
 _SPACE = re.compile(r"\s+")

@@ -10,30 +10,43 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-import qrcode
 from PIL import Image, ImageDraw
 
 from printers.draw import CELL_W, LINE_H, text_row_image
-from printers.layout import Align, Cut, Feed, Line, Qr, Rule, Text, layout_ticket, wrap
+from printers.layout import Cut, Feed, Line, Qr, Rule, Text, layout_ticket, wrap
+from printers.qr_image import qr_band
 from printers.ticket import TicketPrint
 
 __all__ = ["preview_image", "preview_png"]
 
-_QUIET_ZONE = 4  # modules of white around a QR code, as the QR standard asks
 
-
-def preview_png(ticket: TicketPrint, width_px: int = 576, *, font_path: str | None = None) -> bytes:
+def preview_png(
+    ticket: TicketPrint,
+    width_px: int = 576,
+    *,
+    columns: int | None = None,
+    font_path: str | None = None,
+) -> bytes:
+    """`width_px` and `columns` as the printer's `RenderOptions.paper` gives them."""
+    image = preview_image(layout_ticket(ticket), width_px, columns=columns, font_path=font_path)
     buffer = io.BytesIO()
-    preview_image(layout_ticket(ticket), width_px, font_path=font_path).save(buffer, format="PNG")
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
 def preview_image(
-    lines: Sequence[Line], width_px: int = 576, *, font_path: str | None = None
+    lines: Sequence[Line],
+    width_px: int = 576,
+    *,
+    columns: int | None = None,
+    font_path: str | None = None,
 ) -> Image.Image:
     if width_px < 8 * CELL_W:
         raise ValueError(f"width_px must be at least {8 * CELL_W}")
-    columns = width_px // CELL_W
+    if columns is None:
+        columns = width_px // CELL_W
+    elif not 2 <= columns <= width_px // CELL_W:
+        raise ValueError(f"{columns} columns do not fit {width_px} dots")
     blocks: list[Image.Image] = [_blank(width_px, LINE_H)]  # top margin, as after a cut
     for line in lines:
         if isinstance(line, Text):
@@ -50,13 +63,25 @@ def preview_image(
                 for row in wrap(line.text, columns // line.size)
             ]
         elif isinstance(line, Rule):
-            blocks.append(_rule(width_px, dashed=False))
+            # The dashes the printer prints: one per column, as wide as the text above it.
+            rule = Text("-" * columns)
+            blocks.append(
+                text_row_image(
+                    rule.text,
+                    size=1,
+                    bold=False,
+                    align=rule.align,
+                    width_px=width_px,
+                    antialias=True,
+                    font_path=font_path,
+                )
+            )
         elif isinstance(line, Feed):
             blocks.append(_blank(width_px, LINE_H * line.lines))
         elif isinstance(line, Qr):
-            blocks.append(_qr(line, width_px))
+            blocks.append(qr_band(line, width_px))
         elif isinstance(line, Cut):
-            blocks += [_blank(width_px, LINE_H * 2), _rule(width_px, dashed=True)]
+            blocks += [_blank(width_px, LINE_H * 2), _cut_mark(width_px)]
     canvas = Image.new("L", (width_px, sum(b.height for b in blocks)), 255)
     y = 0
     for block in blocks:
@@ -69,32 +94,11 @@ def _blank(width_px: int, height: int) -> Image.Image:
     return Image.new("L", (width_px, height), 255)
 
 
-def _rule(width_px: int, *, dashed: bool) -> Image.Image:
+def _cut_mark(width_px: int) -> Image.Image:
+    # Grey, so it is not mistaken for printing: where the blade cuts (or the customer tears).
     band = _blank(width_px, LINE_H)
     draw = ImageDraw.Draw(band)
     mid = LINE_H // 2
-    if dashed:  # the cut: where the customer tears the ticket off
-        for x in range(0, width_px, 16):
-            draw.line([(x, mid), (x + 8, mid)], fill=128, width=1)
-    else:
-        draw.line([(0, mid), (width_px - 1, mid)], fill=0, width=2)
-    return band
-
-
-def _qr(line: Qr, width_px: int) -> Image.Image:
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=_QUIET_ZONE)
-    code.add_data(line.data)
-    code.make(fit=True)
-    modules = code.modules_count + 2 * _QUIET_ZONE
-    # Shrink the modules rather than overflow the paper with a very long URL.
-    code.box_size = max(1, min(line.module_dots, width_px // modules))
-    symbol = code.make_image().get_image().convert("L")
-    band = _blank(width_px, symbol.height)
-    if line.align is Align.CENTER:
-        x = (width_px - symbol.width) // 2
-    elif line.align is Align.RIGHT:
-        x = width_px - symbol.width
-    else:
-        x = 0
-    band.paste(symbol, (x, 0))
+    for x in range(0, width_px, 16):
+        draw.line([(x, mid), (x + 8, mid)], fill=128, width=1)
     return band

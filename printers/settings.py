@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from escpos.capabilities import get_profile
-
-from printers.escpos_render import ChineseMode, RenderOptions
+from printers.escpos_render import ChineseCharset, ChineseMode, RenderOptions
+from printers.paper import PaperError, model_for
 
 __all__ = ["DriverKind", "PRINTER_KEYS", "PrinterConfigError", "PrinterSettings"]
 
@@ -38,15 +37,37 @@ class PrinterSettings:
     serial_port: str | None = None
     baudrate: int = 9600
     profile: str = "TM-T88V"
-    chinese_mode: ChineseMode = ChineseMode.RASTER
+    # None: gb18030 where the profile's model has a Chinese font (printers/paper.py), else raster
+    chinese_mode: ChineseMode | None = None
     timeout_s: float = 3.0
     # Ask DLE EOT before and after each job. Turn off only for write-only printers that never
     # answer: they can then print, but a dead one is noticed only when the connection fails.
     status_check: bool = True
+    width_dots: int | None = None  # None: the profile's paper width
+    columns: int | None = None  # None: as many 12-dot columns as fit
+    chinese_charset: ChineseCharset = ChineseCharset.GB18030
+    chinese_code_system: int | None = None  # n of FS C n, for firmware that needs it
 
     @property
     def render_options(self) -> RenderOptions:
-        return RenderOptions(chinese_mode=self.chinese_mode, profile=self.profile)
+        mode = self.chinese_mode
+        if mode is None:
+            mode = (
+                ChineseMode.GB18030 if model_for(self.profile).chinese_font else ChineseMode.RASTER
+            )
+        return RenderOptions(
+            chinese_mode=mode,
+            profile=self.profile,
+            width_dots=self.width_dots,
+            columns=self.columns,
+            chinese_charset=self.chinese_charset,
+            chinese_code_system=self.chinese_code_system,
+        )
+
+    @property
+    def escpos_profile(self) -> str:
+        """The python-escpos profile for the usb and serial devices."""
+        return model_for(self.profile).escpos_profile
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> PrinterSettings:
@@ -66,9 +87,14 @@ class PrinterSettings:
                 serial_port=_str(raw, "serial_port"),
                 baudrate=_int(raw, "baudrate", 9600),
                 profile=_str(raw, "profile") or "TM-T88V",
-                chinese_mode=ChineseMode(_str(raw, "chinese_mode") or ChineseMode.RASTER),
+                chinese_mode=_enum(raw, "chinese_mode", ChineseMode),
                 timeout_s=_float(raw, "timeout_s", 3.0),
                 status_check=_bool(raw, "status_check", True),
+                width_dots=_optional_int(raw, "width_dots"),
+                columns=_optional_int(raw, "columns"),
+                chinese_charset=_enum(raw, "chinese_charset", ChineseCharset)
+                or ChineseCharset.GB18030,
+                chinese_code_system=_optional_int(raw, "chinese_code_system"),
             )
         except (TypeError, ValueError) as exc:
             raise _error(name, str(exc)) from exc
@@ -87,10 +113,12 @@ class PrinterSettings:
         if self.timeout_s <= 0:
             raise _error(self.id, "timeout_s must be > 0")
         try:
-            get_profile(self.profile)
-        except KeyError:
-            raise _error(self.id, f"unknown python-escpos profile {self.profile!r}") from None
+            self.render_options  # noqa: B018 - builds the paper: width, columns, profile
+        except (PaperError, ValueError) as exc:
+            raise _error(self.id, str(exc)) from None
 
+
+E = TypeVar("E", bound=StrEnum)
 
 PRINTER_KEYS = frozenset(f.name for f in fields(PrinterSettings))
 
@@ -121,6 +149,22 @@ def _int(raw: Mapping[str, Any], key: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"'{key}' must be an integer")
     return value
+
+
+def _optional_int(raw: Mapping[str, Any], key: str) -> int | None:
+    return None if raw.get(key) is None else _int(raw, key, 0)
+
+
+def _enum(raw: Mapping[str, Any], key: str, kind: type[E]) -> E | None:
+    value = _str(raw, key)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(
+            f"'{key}' must be one of {[str(v) for v in kind]}, not {value!r}"
+        ) from None
 
 
 def _float(raw: Mapping[str, Any], key: str, default: float) -> float:

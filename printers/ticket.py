@@ -27,6 +27,8 @@ class TicketPrint:
     priority_name_en: str | None = None
     footer_zh: str = ""
     footer_en: str = ""
+    # The promise as a range (low, high seconds); printed instead of the point when given.
+    estimated_wait_range_s: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         # A naive time would print whatever clock the caller happened to use; refuse it early.
@@ -36,6 +38,10 @@ class TicketPrint:
             raise ValueError("people_ahead must be >= 0")
         if self.estimated_wait_s is not None and self.estimated_wait_s < 0:
             raise ValueError("estimated_wait_s must be >= 0 or None")
+        if self.estimated_wait_range_s is not None and not (
+            0 <= self.estimated_wait_range_s[0] <= self.estimated_wait_range_s[1]
+        ):
+            raise ValueError("estimated_wait_range_s must be (low, high) with 0 <= low <= high")
         if not self.number:
             raise ValueError("number must not be empty")
 
@@ -53,6 +59,7 @@ def sample_ticket(issued_at: datetime | None = None) -> TicketPrint:
         priority_name_en="VIP",
         people_ahead=3,
         estimated_wait_s=12 * 60,
+        estimated_wait_range_s=(9 * 60, 16 * 60),
         issued_at=when,
         track_url="https://lobbyq.example/t/3kq9w2xv7c",
         footer_zh="请留意叫号，过号请重新取号",

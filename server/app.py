@@ -24,6 +24,8 @@ from server.db import Database, migrate
 from server.errors import LobbyQError
 from server.hub import create_hub
 from server.queue.tickets import Announce
+from server.security import install_security
+from server.security import router as security_router
 from server.store import Clock, Store, system_clock
 
 log = logging.getLogger("lobbyq")
@@ -183,6 +185,7 @@ def create_app(
     from server.customer import routes as customer_routes
     from server.dashboard import routes as dashboard_routes
     from server.devices import routes as device_routes
+    from server.hq import routes as hq_routes
     from server.realtime import routes as realtime_routes
     from server.stats import routes as stats_routes
 
@@ -197,6 +200,7 @@ def create_app(
         dashboard_routes,
         device_routes,
         lobby_routes,
+        hq_routes,
     ]
     # Each may define install(store), and async startup(store) / shutdown(store).
     for package in packages:
@@ -236,5 +240,7 @@ def create_app(
     for package in packages:
         app.include_router(package.router)
     install_offline_docs(app)
+    app.include_router(security_router)
+    install_security(app, config.server)
     app.add_middleware(BodyLimit, max_bytes=config.server.max_body_bytes)
     return app

@@ -76,6 +76,8 @@ def ensure_users(session: Session, config: AppConfig) -> list[tuple[str, str]]:
             # Who they are on the sign and the pad follows the config.
             existing.staff_no = settings.staff_no
             existing.display_name = settings.display_name or existing.display_name
+            if existing.branches != settings.branches:  # the config says whom a user oversees
+                existing.branches = list(settings.branches)
             session.add(existing)
             continue
         password = settings.password or secrets.token_urlsafe(9)
@@ -88,6 +90,7 @@ def ensure_users(session: Session, config: AppConfig) -> list[tuple[str, str]]:
                 role=Role(settings.role),
                 display_name=settings.display_name or settings.username,
                 staff_no=settings.staff_no,
+                branches=list(settings.branches),
             )
         )
     if generated:
@@ -107,11 +110,32 @@ def _write_initial_passwords(config: AppConfig, generated: list[tuple[str, str]]
     )
 
 
-def create_user(session: Session, *, username: str, password: str, role: str) -> User:
+def create_user(
+    session: Session, *, username: str, password: str, role: str, branches: list[str] | None = None
+) -> User:
+    """A new user, or an existing one's new password and role (and enabled again if
+    it was disabled): the tokens it held before stop working."""
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
         user = User(username=username, password_hash="", role=Role(role), display_name=username)
+    else:
+        user.token_version += 1
     user.password_hash = hash_password(password)
     user.role = Role(role)
+    user.active = True
+    if branches is not None:
+        user.branches = list(branches)
     session.add(user)
     return user
+
+
+def disable_user(session: Session, username: str) -> bool:
+    """The user can no longer sign in and every token it holds stops working at once.
+    False when there is no such user."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        return False
+    user.active = False
+    user.token_version += 1
+    session.add(user)
+    return True

@@ -83,6 +83,7 @@ def serve(
         ws="server.realtime.fanout:FanoutWebSocketProtocol",
         ws_per_message_deflate=False,
         ws_ping_interval=20,
+        proxy_headers=False,  # [server] trusted_proxies decides (server/security.py)
     )
 
 
@@ -102,18 +103,22 @@ def init_db(config: ConfigOption = None) -> None:
 @app.command("create-user")
 def create_user_command(
     username: str,
-    role: Annotated[str, typer.Option(help="teller | manager | admin")] = "teller",
+    role: Annotated[str, typer.Option(help="teller | manager | admin | regional ...")] = "teller",
     password: Annotated[
         str | None, typer.Option(help="password (asked for when not given)")
+    ] = None,
+    branches: Annotated[
+        str | None, typer.Option(help="regional: the branches it oversees, comma separated, or *")
     ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Create a user, or set an existing user's password and role."""
     from server.bootstrap import create_user
     from server.db import Database, migrate
+    from server.models import Role
 
-    if role not in ("teller", "manager", "admin"):
-        typer.echo("role must be teller, manager or admin", err=True)
+    if role not in {r.value for r in Role}:
+        typer.echo(f"role must be one of {', '.join(r.value for r in Role)}", err=True)
         raise typer.Exit(2)
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -124,9 +129,33 @@ def create_user_command(
     db = Database(settings.server.database_url)
     migrate(db.url)
     with db.write() as session:
-        create_user(session, username=username, password=password, role=role)
+        create_user(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            branches=[b.strip() for b in branches.split(",") if b.strip()] if branches else None,
+        )
     db.dispose()
     typer.echo(f"user {username} ({role}) saved")
+
+
+@app.command("disable-user")
+def disable_user_command(username: str, config: ConfigOption = None) -> None:
+    """Stop a user signing in; every token it holds stops working at once."""
+    from server.bootstrap import disable_user
+    from server.db import Database, migrate
+
+    settings = read_config(config)
+    db = Database(settings.server.database_url)
+    migrate(db.url)
+    with db.write() as session:
+        found = disable_user(session, username)
+    db.dispose()
+    if not found:
+        typer.echo(f"no user {username!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"user {username} disabled; its sessions have ended")
 
 
 def _register_package_commands() -> None:

@@ -4,6 +4,7 @@ message naming the key and why (see `load_config`)."""
 from __future__ import annotations
 
 import csv
+import ipaddress
 import re
 import tomllib
 from datetime import date, time
@@ -12,6 +13,9 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from printers.escpos_render import RenderOptions
+from server.keys import weak_key_reason
 
 CODE = r"^[A-Za-z0-9_-]{1,32}$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -57,18 +61,42 @@ def parse_span(value: str) -> tuple[time, time] | None:
 class ServerSettings(Strict):
     database_url: str = "sqlite:///data/lobbyq.db"
     redis_url: str = ""
-    secret_key: str = Field(default="change-me", min_length=8)
+    # Empty or the demo's value: a random key is generated in data_dir (server/keys.py).
+    secret_key: str = ""
     data_dir: str = "data"
     base_url: str = ""  # public address used in QR codes; empty: taken from the request
     token_ttl_hours: float = Field(default=12, gt=0)
     login_attempts_per_minute: int = Field(default=10, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Security (docs/security.md): failed logins per address across all accounts per
+    # minute; proxies (IPs or networks) whose X-Forwarded-For/-Proto are believed; host
+    # names absolute addresses may use when base_url is empty.
+    login_failures_per_address_per_minute: int = Field(default=30, ge=1)
+    trusted_proxies: list[str] = []
+    allowed_hosts: list[str] = []
+    # Public booking and opinion routes: requests per minute per client address.
+    public_requests_per_minute: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_key(cls, value: str) -> str:
+        reason = weak_key_reason(value)
+        if reason:
+            raise ValueError(reason)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("redis_url")
@@ -84,9 +112,10 @@ class UserSettings(Strict):
     # Empty: a random password is generated at first start and written to
     # <data_dir>/initial-passwords.txt, so no default password exists anywhere.
     password: str = ""
-    role: Literal["teller", "lobby", "manager", "admin"] = "teller"
+    role: Literal["teller", "lobby", "manager", "admin", "regional"] = "teller"
     display_name: str = Field(default="", max_length=50)
     staff_no: str = Field(default="", pattern=r"^[A-Za-z0-9-]{0,16}$")  # on the sign and the pad
+    branches: list[str] = Field(default_factory=list)  # regional: its branches ("*": all)
 
     @field_validator("password")
     @classmethod
@@ -176,10 +205,21 @@ class PrinterSettings(Strict):
     serial_port: str = "/dev/ttyS0"
     baudrate: int = 19200
     profile: str = "TM-T88V"
-    chinese_mode: Literal["gb18030", "raster"] = "gb18030"
+    # None: gb18030 if the profile's model has a Chinese font, else raster (printers/README.md)
+    chinese_mode: Literal["gb18030", "raster"] | None = None
     timeout_s: float = Field(default=3, gt=0)
     # false for write-only printers that never answer a status query (printers/README.md)
     status_check: bool = True
+    width_dots: int | None = None  # paper width; None: the profile's
+    columns: int | None = None
+    chinese_charset: Literal["gb18030", "gbk"] = "gb18030"
+    chinese_code_system: int | None = Field(default=None, ge=0, le=255)  # FS C n
+
+    @model_validator(mode="after")
+    def _paper(self) -> PrinterSettings:
+        # printers/ owns the rules of its keys: a wrong width fails the load, not the first ticket.
+        RenderOptions(profile=self.profile, width_dots=self.width_dots, columns=self.columns)
+        return self
 
 
 class VoiceSettings(Strict):
@@ -235,6 +275,39 @@ class HoursSettings(Strict):
         return parse_span(getattr(self, WEEKDAYS[day.weekday()]))
 
 
+class BookingSettings(Strict):
+    """[branches.booking]: online bookings (server/customer/booking.py)."""
+
+    days_ahead: int = Field(default=7, ge=0, le=90)
+    slot_min: int = Field(default=30, ge=5, le=240)
+    capacity: dict[str, int] = {}  # bookings per slot per service; absent: not bookable
+    per_phone_per_day: int = Field(default=2, ge=1, le=20)
+    hours: str = "09:00-17:00"  # bookable hours when the branch has no [branches.hours]
+    reminder_min: int = Field(default=60, ge=0, le=24 * 60)  # webhook N min before; 0: none
+    retention_days: int = Field(default=180, ge=1)
+
+    @field_validator("capacity")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for code, places in value.items():
+            if not 0 <= places <= 1000:
+                raise ValueError(f"capacity of {code!r} must be 0-1000")
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _span(cls, value: str) -> str:
+        parse_span(value)
+        return value
+
+
+class OpinionSettings(Strict):
+    """[branches.opinions]: the opinion book (server/customer/opinions.py)."""
+
+    reply_business_days: int = Field(default=2, ge=1, le=60)
+    retention_days: int = Field(default=180, ge=1)
+
+
 class BranchSettings(Strict):
     code: str = Field(pattern=CODE)
     name: Name
@@ -263,6 +336,8 @@ class BranchSettings(Strict):
     voice: VoiceSettings = VoiceSettings()
     vip_customers: list[VipCustomer] = []
     vip_customers_file: str = ""
+    booking: BookingSettings | None = None  # None: no online booking
+    opinions: OpinionSettings = OpinionSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -303,6 +378,9 @@ class BranchSettings(Strict):
         for kiosk in self.kiosks:
             if kiosk.printer and kiosk.printer not in printers:
                 raise ValueError(f"kiosk {kiosk.id} uses unknown printer {kiosk.printer!r}")
+        for code in self.booking.capacity if self.booking else {}:
+            if code not in services:
+                raise ValueError(f"booking.capacity names unknown service {code!r}")
         return self
 
     @property
@@ -347,6 +425,10 @@ class AppConfig(Strict):
         tokens += [d.token for b in self.branches for d in b.displays]
         tokens += [d.token for b in self.branches for d in b.counter_devices]
         _unique("device tokens", tokens)
+        known = {b.code for b in self.branches} | {"*"}
+        for user in self.users:
+            if unknown := [code for code in user.branches if code not in known]:
+                raise ValueError(f"users.{user.username}.branches: unknown branch {unknown[0]!r}")
         return self
 
     def branch(self, code: str) -> BranchSettings | None:

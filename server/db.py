@@ -96,6 +96,9 @@ class Database:
             self._write_engine = self.engine
         for engine in {self.engine, self._write_engine}:
             _refuse_nul(engine)
+        from server.stats.facts import install as keep_facts
+
+        keep_facts()  # the tickets a write transaction ends get their fact rows
 
     @contextmanager
     def read(self) -> Iterator[Session]:

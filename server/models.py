@@ -48,6 +48,7 @@ class Role(StrEnum):
     lobby = "lobby"  # 大堂经理: issues tickets for customers, moves waiting ones
     manager = "manager"
     admin = "admin"
+    regional = "regional"  # read-only statistics and overview of its branches (API.md v1.1)
 
 
 class Branch(SQLModel, table=True):
@@ -115,6 +116,8 @@ class Ticket(SQLModel, table=True):
         ),
         # The latest completed tickets of a service (rolling mean service time).
         Index("ix_ticket_finished", "branch", "service", "status", "finished_at"),
+        # The wait range's record: the latest calls (migration 0009).
+        Index("ix_ticket_called", "branch", "called_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(unique=True, index=True, max_length=64)
@@ -143,6 +146,7 @@ class Ticket(SQLModel, table=True):
     lang: str = "zh"
     estimated_wait_s: int | None = None  # as promised at issue, to measure against
     people_ahead_at_issue: int | None = None
+    estimate_raw_s: int | None = None  # the played-forward estimate behind the promise (0009)
     rating: int | None = None  # the customer's (pad or phone), once (see server/devices)
     comment: str | None = None
     # Migration 0007: the reasons of a low rating, when it was given, and the figure a
@@ -178,6 +182,11 @@ class User(SQLModel, table=True):
     active: bool = True
     staff_no: str = ""  # migration 0007: on the counter sign and the rating pad
     photo: str = ""  # file name under <data_dir>/staff-photos, set by a manager
+    # Raised to end every token the user holds (logout, new password or role, disabled):
+    # a token carries the value it was issued with (server/auth.py).
+    token_version: int = 0
+    # A regional user's branches ("*": all); from the config or `create-user --branches`.
+    branches: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=True))
 
 
 class Appointment(SQLModel, table=True):
@@ -227,6 +236,53 @@ class DeviceLink(SQLModel, table=True):
     open: int = 0
     connected_at: datetime | None = None
     disconnected_at: datetime | None = None
+
+
+class TicketFact(SQLModel, table=True):
+    """One ticket folded from its events (server/stats/facts.py): written when the
+    ticket ends (completed, no-show, cancelled, rated, reinstated) and for every
+    ticket of a sealed day. Derived, never the truth: `lobbyq rebuild-facts` rewrites
+    it from the event log (migration 0008)."""
+
+    __tablename__ = "ticket_fact"
+    __table_args__ = (Index("ix_ticket_fact_issued", "branch", "issued_at"),)
+    ticket_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    branch: str = Field(max_length=32)
+    number: str = Field(default="", max_length=16)
+    issued_at: datetime
+    enqueued_at: datetime
+    issue_service: str = Field(max_length=32)
+    service: str = Field(max_length=32)
+    priority: str = Field(max_length=32)
+    estimated_wait_s: int | None = None
+    first_call_at: datetime | None = None
+    wait_s: float | None = None
+    outcome: str = Field(max_length=16)
+    counter: str | None = Field(default=None, max_length=32)
+    teller: str | None = Field(default=None, max_length=32)
+    service_s: float | None = None
+    transferred: bool = False
+    transfer_wait_s: float | None = None
+    recalls: int = 0
+    rating: int | None = None
+
+
+class FactDay(SQLModel, table=True):
+    """A sealed business day of a branch: every ticket issued on it has its fact row,
+    and these are the day's counts (a daily rollup). Days are sealed in order once no
+    event can reach them any more (the day after next)."""
+
+    __tablename__ = "fact_day"
+    branch: str = Field(primary_key=True, max_length=32)
+    day: date = Field(primary_key=True)
+    sealed_at: datetime
+    issued: int = 0
+    served: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    called: int = 0
+    ratings: int = 0
+    satisfied: int = 0
 
 
 def now_utc() -> datetime:

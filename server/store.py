@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.auth import LoginLimiter, Tokens
+from server.auth import LoginLimiter, Tokens, UserDirectory
 from server.config import AppConfig, BranchSettings
 from server.db import Database
 from server.devices.health import DeviceLinks
@@ -43,7 +43,7 @@ class Store:
         self.hub = hub
         self.clock = clock
         self.announce = announce
-        self.tokens = Tokens(config)
+        self.tokens = Tokens(config, UserDirectory(db.engine))
         self.login_limiter = LoginLimiter(
             config.server.login_attempts_per_minute, redis_url=config.server.redis_url
         )
@@ -85,8 +85,8 @@ class Store:
         """One use-case: commit, then publish its events (never before)."""
         with self.db.write() as session:
             yield session
+            session.commit()  # before_commit writes the facts of ended tickets (stats/facts.py)
             events = pending_events(session)
-            session.commit()
         for event in events:
             self.hub.publish(event)
             for listener in self.listeners:

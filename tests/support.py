@@ -46,7 +46,7 @@ KIOSK_TOKEN = "kiosk-token-k1"
 DISPLAY_TOKEN = "display-token-tv1"
 
 BASE_CONFIG: dict[str, Any] = {
-    "server": {"secret_key": "test-secret-key", "data_dir": "data"},
+    "server": {"data_dir": "data"},  # the signing key is generated in data_dir
     "users": [
         {"username": "admin", "password": PASSWORDS["admin"], "role": "admin"},
         {"username": "manager", "password": PASSWORDS["manager"], "role": "manager"},
@@ -156,6 +156,7 @@ class LiveServer:
             port=0,
             log_level="warning",
             lifespan="on",
+            proxy_headers=False,  # as `lobbyq serve`: [server] trusted_proxies decides
             **self.uvicorn_options(),
         )
         self._server = uvicorn.Server(config)

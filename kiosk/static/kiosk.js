@@ -177,11 +177,9 @@
       .catch(function () { /* keep what is shown; try again on the next refresh */ });
   }
 
-  function waitText(seconds, waiting) {
+  function waitText(item, waiting) {
     if (!waiting) return t("noWait");
-    if (seconds === null || seconds === undefined) return "—";
-    var m = Math.max(1, Math.round(seconds / 60));
-    return (state.lang === "zh" ? t("about") + " " : t("about") + " ") + m + " " + t("minutes");
+    return window.LobbyQWait.text(item.estimated_wait_range_s, item.estimated_wait_s, state.lang);
   }
 
   function renderServices() {
@@ -216,7 +214,7 @@
       w.appendChild(document.createTextNode(t("waitingAfter")));
       var e = document.createElement("span");
       e.className = "service-wait";
-      e.textContent = waitText(s.estimated_wait_s, s.waiting);
+      e.textContent = waitText(s, s.waiting);
       meta.appendChild(w);
       meta.appendChild(e);
       b.appendChild(title);
@@ -406,7 +404,7 @@
     $("done-number").textContent = ticket.number;
     $("done-service").textContent = name(ticket.service_name) || ticket.service;
     $("done-ahead").textContent = ticket.position === null ? "—" : String(ticket.position);
-    $("done-wait").textContent = waitText(ticket.estimated_wait_s, ticket.position);
+    $("done-wait").textContent = waitText(ticket, ticket.position);
     var late = $("done-late");
     var checkedIn = !!(state.lastBody && state.lastBody.appointment_code);
     late.hidden = !ticket.notice && !checkedIn;
@@ -489,7 +487,7 @@
 
   setLang("zh");
   state.services = BOOT.services.map(function (s) {
-    return { code: s.code, prefix: s.prefix, name: s.name, open: true, waiting: 0, estimated_wait_s: null };
+    return { code: s.code, prefix: s.prefix, name: s.name, open: true, waiting: 0, estimated_wait_s: null, estimated_wait_range_s: null };
   });
   renderStart();
   show("start");

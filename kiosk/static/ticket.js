@@ -60,8 +60,8 @@
     var waiting = ticket.status === "waiting";
     $("facts").hidden = !waiting;
     $("position").textContent = ticket.position === null || ticket.position === undefined ? "—" : String(ticket.position);
-    var w = ticket.estimated_wait_s;
-    $("wait").textContent = !ticket.position ? t("noWait") : (w === null || w === undefined) ? "—" : Math.max(1, Math.round(w / 60)) + " " + t("minutes");
+    $("wait").textContent = !ticket.position ? t("noWait")
+      : window.LobbyQWait.text(ticket.estimated_wait_range_s, ticket.estimated_wait_s, lang);
     $("waiting-actions").hidden = !waiting;
     var done = ticket.status === "completed";
     var rated = !!ticket.feedback;

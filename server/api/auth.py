@@ -5,15 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from server.api.deps import SESSION_COOKIE, AnyPrincipal, StoreDep
+from server.api.deps import DEVICE_COOKIE, SESSION_COOKIE, AnyPrincipal, OptionalPrincipal, StoreDep
 from server.api.schemas import LoginIn, LoginOut
-from server.auth import verify_password
+from server.auth import end_sessions, verify_password
 from server.errors import NotAuthenticated
 from server.models import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+DEVICE_ACCOUNT = "#device"  # failed device set-ups are limited like logins to this name
+DEVICE_COOKIE_AGE_S = 400 * 24 * 3600
+
+
+class DeviceIn(BaseModel):
+    token: str = Field(min_length=1, max_length=256)
 
 
 @router.post("/login", response_model=LoginOut)
@@ -27,7 +34,7 @@ def login(body: LoginIn, request: Request, response: Response, store: StoreDep) 
         store.login_limiter.failed(client, body.username)
         raise NotAuthenticated("wrong username or password", code="bad_credentials")
     store.login_limiter.succeeded(client, body.username)
-    token = store.tokens.issue(user.username, str(user.role))
+    token = store.tokens.issue(user.username, str(user.role), user.token_version)
     response.set_cookie(
         SESSION_COOKIE, token, max_age=store.tokens.ttl_s, httponly=True, samesite="strict"
     )
@@ -40,8 +47,31 @@ def login(body: LoginIn, request: Request, response: Response, store: StoreDep) 
     }
 
 
+@router.post("/device")
+def device_session(
+    body: DeviceIn, request: Request, response: Response, store: StoreDep
+) -> dict[str, Any]:
+    """A kiosk or TV sets itself up: its token, POSTed once from the form of its page,
+    goes into an HttpOnly cookie, never into an address (docs/security.md)."""
+    client = request.client.host if request.client else "?"
+    store.login_limiter.check(client, DEVICE_ACCOUNT)
+    device = store.tokens.device(body.token)
+    if device is None:
+        store.login_limiter.failed(client, DEVICE_ACCOUNT)
+        raise NotAuthenticated("not a device token", code="invalid_token")
+    response.set_cookie(
+        DEVICE_COOKIE, body.token, max_age=DEVICE_COOKIE_AGE_S, httponly=True, samesite="strict"
+    )
+    return {"kind": device.kind, "name": device.name, "branch": device.branch}
+
+
 @router.post("/logout")
-def logout(response: Response) -> dict[str, bool]:
+def logout(response: Response, store: StoreDep, principal: OptionalPrincipal) -> dict[str, bool]:
+    """Clear the cookie and end every token of the signed-in user, in every process
+    (a copied cookie or a token in another client stops working too)."""
+    if principal is not None and principal.is_staff:
+        with store.write() as session:
+            end_sessions(session, principal.name)
     response.delete_cookie(SESSION_COOKIE)
     return {"ok": True}
 

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.auth import Principal
-from server.errors import Forbidden, LobbyQError, NotAuthenticated
+from server.errors import Forbidden, NotAuthenticated
 from server.store import Store
 
 SESSION_COOKIE = "lobbyq_session"
@@ -40,11 +40,19 @@ async def optional_principal(request: Request, store: StoreDep) -> Principal | N
     return store.tokens.resolve(token) if token else None
 
 
+# Roles that may read but never change anything (API.md v1.1: regional).
+READ_ONLY_ROLES = frozenset({"regional"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def current_principal(
+    request: Request,
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
         raise NotAuthenticated("sign in, or send a device token", code="not_authenticated")
+    if principal.role in READ_ONLY_ROLES and request.method not in SAFE_METHODS:
+        raise Forbidden(f"the {principal.role} role is read-only", code="read_only_role")
     return principal
 
 
@@ -74,19 +82,11 @@ def check_branch(principal: Principal, branch: str) -> None:
         raise Forbidden("this device belongs to another branch", code="wrong_branch")
 
 
-def staff_token_to_cookie(store: Store, token: str, page: str) -> Response:
-    """A staff page opened with ?token=: keep a valid staff token in the session
-    cookie and take it out of the address bar (and the browser's history)."""
-    response = RedirectResponse(page, status_code=303)
-    try:
-        principal = store.tokens.resolve(token)
-    except LobbyQError:
-        return response  # expired or invalid: the page asks to sign in
-    if principal.is_staff:
-        response.set_cookie(
-            SESSION_COOKIE, token, max_age=store.tokens.ttl_s, httponly=True, samesite="strict"
-        )
-    return response
+def drop_token_from_address(page: str) -> Response:
+    """A staff page opened with ?token=: the token is NOT taken (a page address ends
+    up in the browser's history, in proxy logs and in Referer headers); the page opens
+    without it and asks to sign in (docs/security.md)."""
+    return RedirectResponse(page, status_code=303)
 
 
 def header_token(request: Request) -> str | None:

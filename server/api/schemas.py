@@ -48,6 +48,7 @@ class TicketOut(BaseModel):
     counter: str | None
     position: int | None
     estimated_wait_s: int | None
+    estimated_wait_range_s: list[int] | None = None
     track_url: str
     notice: str | None = None
     service_name: dict[str, str] | None = None
@@ -61,6 +62,7 @@ class PublicTicket(BaseModel):
     status: str
     position: int | None
     estimated_wait_s: int | None
+    estimated_wait_range_s: list[int] | None = None
     counter: str | None
     counter_name: dict[str, str] | None = None
     issued_at: str

@@ -154,6 +154,7 @@ def public_ticket(store: Any, session: Any, ticket: Ticket) -> dict[str, Any]:
         "status": str(ticket.status),
         "position": place.position,
         "estimated_wait_s": place.estimated_wait_s,
+        "estimated_wait_range_s": place.range_json,
         "counter": ticket.counter,
         "counter_name": counter_name,
         "issued_at": iso(ticket.issued_at),

@@ -32,6 +32,7 @@ def ticket_out(
         "counter": ticket.counter,
         "position": place.position,
         "estimated_wait_s": place.estimated_wait_s,
+        "estimated_wait_range_s": place.range_json,
         "track_url": f"{base}/t/{ticket.token}",
         **extra,
     }

@@ -14,6 +14,7 @@ from sqlmodel import select
 from server.api.deps import Manager, Staff, StoreDep, base_url, check_branch
 from server.api.views import ticket_out
 from server.customer import appointments as appointment_rules
+from server.customer import booking_routes
 from server.customer.feedback import MAX_COMMENT, leave_feedback
 from server.customer.webhook import Webhooks
 from server.errors import InvalidInput, NotFound
@@ -22,6 +23,8 @@ from server.queue.calendar import business_day
 from server.store import Store
 
 router = APIRouter(prefix="/api/v1", tags=["customer"])
+# Online bookings and the opinion book (API.md v1.1), their own module.
+router.include_router(booking_routes.router)
 
 _webhooks: weakref.WeakKeyDictionary[Store, Webhooks] = weakref.WeakKeyDictionary()
 
@@ -30,9 +33,15 @@ def install(store: Store) -> None:
     hooks = Webhooks(store)
     _webhooks[store] = hooks
     store.listeners.append(hooks.on_event)
+    booking_routes.install(store)
+
+
+async def startup(store: Store) -> None:
+    await booking_routes.startup(store)
 
 
 async def shutdown(store: Store) -> None:
+    await booking_routes.shutdown(store)
     hooks = _webhooks.pop(store, None)
     if hooks is not None:
         hooks.stop()

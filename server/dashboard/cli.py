@@ -53,40 +53,123 @@ def register(app: typer.Typer, read_config: Callable[..., Any]) -> None:
         volume: Annotated[
             float, typer.Option(min=0.05, max=5.0, help="arrivals scale (1.0: a normal day)")
         ] = 1.0,
+        to: Annotated[
+            str | None, typer.Option(help="fill every day from --date to this one (inclusive)")
+        ] = None,
+        branches: Annotated[
+            str | None, typer.Option(help="several branches: codes separated by commas, or all")
+        ] = None,
+        bulk: Annotated[
+            bool, typer.Option(help="copy simulated template days instead of running each")
+        ] = False,
+        distinct_days: Annotated[
+            int,
+            typer.Option(min=0, help="seeds cycle over this many days (0: every day its own)"),
+        ] = 0,
         config: ConfigOption = None,
+        model: Annotated[
+            str, typer.Option(help="day (a realistic branch day) | mmc (the Erlang C check)")
+        ] = "day",
+        arrivals_per_hour: Annotated[
+            float, typer.Option(min=0.01, help="mmc: Poisson arrival rate")
+        ] = 10.0,
+        service_min: Annotated[
+            float, typer.Option(min=0.01, help="mmc: mean (exponential) service time")
+        ] = 5.0,
+        counters: Annotated[int, typer.Option(min=1, max=64, help="mmc: counters")] = 1,
+        days: Annotated[int, typer.Option(min=1, max=366, help="mmc: days")] = 20,
+        hours: Annotated[
+            float, typer.Option(min=1.0, max=21.0, help="mmc: hours of arrivals a day")
+        ] = 20.0,
+        warmup_hours: Annotated[
+            float, typer.Option(min=0.0, help="mmc: first hours of a day not counted")
+        ] = 2.0,
     ) -> None:
         """Fill a realistic day (arrivals with morning and lunch peaks, no-shows,
         cancellations, transfers, lunch breaks) through the real queue rules, and
-        report how accurate the estimated waits were."""
+        report how accurate the estimated waits were. With --to and --branches, many
+        days of many branches; --bulk copies template days (see server/dashboard/bulk.py).
+        With --model mmc: M/M/c days through the same rules, their mean wait against
+        Erlang C's."""
+        if model == "mmc":
+            from server.plan.cli import run_mmc
+
+            run_mmc(arrivals_per_hour, service_min, counters, days, seed, hours, warmup_hours)
+            return
+        if model != "day":
+            typer.echo(f"--model {model!r}: day or mmc", err=True)
+            raise typer.Exit(2)
         from server.app import prepare_database
-        from server.dashboard.simulator import DayPlan, simulate_day
+        from server.dashboard.fill import fill_days
         from server.db import Database
         from server.errors import LobbyQError
 
         settings = read_config(config)
-        chosen = _branch(settings, branch)
-        when = _date(day, chosen)
+        chosen = (
+            list(settings.branches)
+            if branches == "all"
+            else [_branch(settings, code.strip()) for code in branches.split(",")]
+            if branches
+            else [_branch(settings, branch)]
+        )
+        first = _date(day, chosen[0])
+        last = _date(to, chosen[0]) if to else first
         db = Database(settings.server.database_url)
         try:
             prepare_database(settings, db)
-            result = simulate_day(
-                branch=chosen,
-                write=db.write,
-                read=db.read,
-                day=when,
-                plan=DayPlan(seed=seed, volume=volume),
+            lines = fill_days(
+                settings,
+                db,
+                branches=chosen,
+                first=first,
+                last=last,
+                seed=seed,
+                volume=volume,
+                bulk=bulk,
+                distinct_days=distinct_days,
+                echo=typer.echo,
             )
         except LobbyQError as exc:
             typer.echo(exc.message, err=True)
             raise typer.Exit(1) from exc
         finally:
             db.dispose()
-        for line in result.lines():
+        for line in lines:
             typer.echo(line)
         typer.echo(
-            f"see it: lobbyq stats --branch {chosen.code} --date {when.isoformat()}, "
-            f"or the dashboard /dashboard/{chosen.code}"
+            f"see it: lobbyq stats --branch {chosen[0].code} --date {first.isoformat()}, "
+            f"or the dashboard /dashboard/{chosen[0].code}"
         )
+
+    @app.command("rebuild-facts")
+    def rebuild_facts(
+        branch: BranchOption = None,
+        config: ConfigOption = None,
+    ) -> None:
+        """Rewrite the ticket facts and sealed days from the event log (all branches,
+        or --branch): after an upgrade, a restore, or writing into old days."""
+        import time
+
+        from server.app import prepare_database
+        from server.db import Database
+        from server.models import now_utc
+        from server.stats.facts import rebuild
+
+        settings = read_config(config)
+        chosen = [_branch(settings, branch)] if branch else list(settings.branches)
+        db = Database(settings.server.database_url)
+        try:
+            prepare_database(settings, db)
+            for one in chosen:
+                started = time.monotonic()
+                with db.write() as session:
+                    sealed = rebuild(session, one, now_utc())
+                typer.echo(
+                    f"{one.code}: {sealed} days sealed from the log in "
+                    f"{time.monotonic() - started:.1f} s"
+                )
+        finally:
+            db.dispose()
 
     @app.command()
     def stats(

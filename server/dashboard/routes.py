@@ -18,16 +18,15 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from server.api.deps import (
-    Manager,
     StoreDep,
     bearer_token,
-    check_branch,
-    staff_token_to_cookie,
+    drop_token_from_address,
 )
 from server.auth import Principal
 from server.config import BranchSettings
 from server.dashboard.summary import dashboard_summary
 from server.errors import LobbyQError
+from server.hq.access import StatsReader, check_may_read, may_read
 from server.stats.compute import parse_range
 from server.store import Store
 
@@ -38,6 +37,8 @@ ASSETS = {
     "dashboard.css": "text/css",
     "chart.umd.min.js": "text/javascript",
     "hall.js": "text/javascript",  # hall devices, TV boards, slides, staff photos
+    "login.js": "text/javascript",
+    "signout.js": "text/javascript",
 }
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -106,13 +107,13 @@ def dashboard_page(branch: str, request: Request, store: StoreDep) -> Response:
         )
     token = request.query_params.get("token")
     if token:
-        return staff_token_to_cookie(store, token, f"/dashboard/{settings.code}")
+        return drop_token_from_address(f"/dashboard/{settings.code}")
     principal = _who(request, store)
     context: dict[str, Any] = {"branch": settings, "boot": {"branch": page_settings(settings)}}
     headers = {"Cache-Control": "no-store"}
     if principal is None:
         return templates.TemplateResponse(request, "login.html", context, headers=headers)
-    if not principal.is_manager or (principal.branch not in (None, settings.code)):
+    if principal.kind != "user" or not may_read(store, principal, settings.code):
         role = {"teller": "柜员 teller", "manager": "经理", "admin": "管理员"}.get(
             principal.role, principal.kind
         )
@@ -131,11 +132,11 @@ def dashboard_page(branch: str, request: Request, store: StoreDep) -> Response:
 def summary(
     branch: str,
     store: StoreDep,
-    principal: Manager,
+    principal: StatsReader,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
-    check_branch(principal, branch)
+    check_may_read(store, principal, branch)
     settings = store.branch(branch)
     now = store.now()
     span = parse_range(settings, from_, to, now)

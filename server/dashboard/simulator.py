@@ -58,6 +58,9 @@ class DayPlan:
     transfer_share: float = 0.02
     rating_share: float = 0.55
     patience_mean_min: float = 100.0  # exponential; a customer leaves after it
+    # Share of each service in the arrivals (None: the demo's SERVICE_MIX); the other
+    # branch shapes of bench/fixtures bring their own.
+    mix: dict[str, float] | None = None
 
 
 @dataclass
@@ -262,7 +265,8 @@ class Simulation:
 
     def pick_service(self) -> str:
         codes = [s.code for s in self.branch.services]
-        weights = [SERVICE_MIX.get(c, 0.1 / (i + 1)) for i, c in enumerate(codes)]
+        mix = self.plan.mix if self.plan.mix is not None else SERVICE_MIX
+        weights = [mix.get(c, 0.1 / (i + 1)) for i, c in enumerate(codes)]
         return self.rng.choices(codes, weights)[0]
 
     def pick_priority(self, service: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from server.config import BranchSettings
+from server.customer.opinions import open_opinion_from_rating
 from server.errors import Conflict, Forbidden, InvalidInput
 from server.events import EventType, record
 from server.models import Ticket, TicketStatus, as_utc, utc
@@ -24,6 +25,14 @@ RATING_WINDOW = timedelta(minutes=10)
 # Reason chips offered for the two lowest ratings.
 REASONS = ("waited_too_long", "attitude", "not_solved", "other")
 LOW_RATING = 2  # 1 and 2 of 5 may carry reasons
+
+# The words on the pad's chips, for the opinion's text.
+REASON_TEXT = {
+    "waited_too_long": "等候太久 Waited too long",
+    "attitude": "服务态度 Attitude",
+    "not_solved": "问题未解决 Not solved",
+    "other": "其他 Other",
+}
 
 
 def last_completed(
@@ -133,12 +142,14 @@ def rate_at_counter(
         data=rated_data(ticket, source="pad", has_comment=False),
     )
     if chosen and rating <= LOW_RATING:
-        open_opinion_from_low_rating(
+        # A low rating with a reason opens an opinion in the manager's inbox (issue 15).
+        open_opinion_from_rating(
             session=session,
             branch=branch,
             ticket=ticket,
             rating=rating,
             reasons=chosen,
+            reason_text=REASON_TEXT,
             counter=counter,
             now=now,
         )
@@ -179,31 +190,3 @@ def ask_rating(
         },
     )
     return ticket
-
-
-def open_opinion_from_low_rating(
-    *,
-    session: Session,
-    branch: BranchSettings,
-    ticket: Ticket,
-    rating: int,
-    reasons: list[str],
-    counter: str,
-    now: datetime,
-) -> None:
-    """SEAM for the opinion book (issue 15, engineer `book`): a rating of 1 or 2 with a
-    reason opens an opinion. When `server.customer.opinions.open_opinion_from_rating`
-    is on main, this becomes that call with the same arguments plus
-    `reason_text=REASON_TEXT`. Until then it does nothing: the rating, its reasons and
-    the `ticket.rated` event are kept either way, so the opinions can be opened from
-    the event log later."""
-    del session, branch, ticket, rating, reasons, counter, now
-
-
-# The words on the pad's chips, for the opinion's text.
-REASON_TEXT = {
-    "waited_too_long": "等候太久 Waited too long",
-    "attitude": "服务态度 Attitude",
-    "not_solved": "问题未解决 Not solved",
-    "other": "其他 Other",
-}

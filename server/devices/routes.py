@@ -25,11 +25,11 @@ from server.store import Store
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
-LOBBY_ROLES = ("lobby", "manager", "admin")
-
 
 async def lobby_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    if principal.kind != "user" or principal.role not in LOBBY_ROLES:
+    """The lobby tablet's capability (server/auth.py ROLE_CAPABILITIES): role lobby,
+    managers and admins."""
+    if not principal.can("lobby"):
         raise Forbidden("lobby managers and managers only", code="lobby_only")
     return principal
 

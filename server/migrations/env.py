@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
+import server.customer.tables  # noqa: F401  (bookings and opinions, 0006)
 import server.models  # noqa: F401  (registers the tables)
 
 config = context.config

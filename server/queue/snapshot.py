@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from server.config import BranchSettings
+from server.config import BranchSettings, ServiceSettings
 from server.events import EventType
 from server.models import Branch, Counter, Service, TicketEvent, utc
 from server.queue import ordering
 from server.queue.counters import counter_data
-from server.queue.estimate import estimate_wait_s
 from server.queue.line import as_waiting, rules_for, waiting_tickets
+from server.queue.wait_range import estimate_with_range
 
 RECENT_CALLS = 10
 
@@ -87,6 +87,14 @@ def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> d
     }
 
 
+def _promise(
+    session: Session, branch: BranchSettings, settings: ServiceSettings, ahead: int, now: datetime
+) -> dict[str, Any]:
+    """A new ticket's promised wait: the point and the range (server/queue/wait_range.py)."""
+    _, promise = estimate_with_range(session, branch, settings, ahead, now=now)
+    return {"estimated_wait_s": promise.point, "estimated_wait_range_s": list(promise.pair)}
+
+
 def services_overview(
     session: Session, branch: BranchSettings, now: datetime
 ) -> list[dict[str, Any]]:
@@ -104,7 +112,7 @@ def services_overview(
                 "name": settings.name.model_dump(),
                 "open": row.open if row else settings.open,
                 "waiting": count,
-                "estimated_wait_s": estimate_wait_s(session, branch, settings, count, now=now),
+                **_promise(session, branch, settings, count, now),
                 "target_wait_s": round(settings.target_wait_min * 60),
             }
         )

@@ -35,13 +35,13 @@ from server.models import (
 )
 from server.queue import ordering
 from server.queue.calendar import business_day, check_open_for_tickets
-from server.queue.estimate import estimate_wait_s
 from server.queue.line import (
     as_waiting,
     heads_of_line,
     rules_for,
     waiting_in_line,
 )
+from server.queue.wait_range import estimate_with_range
 
 # (branch, number, counter number, counter name {zh,en}) -> {"text": {...}, "audio": [...]}
 Announce = Callable[[BranchSettings, str, str, dict[str, str]], dict[str, Any]]
@@ -130,6 +130,14 @@ def _service_open(session: Session, branch: str, service: str) -> bool:
 class Place:
     position: int | None
     estimated_wait_s: int | None
+    # The promise as a range (server/queue/wait_range.py), and the raw estimate behind it.
+    estimated_wait_range_s: tuple[int, int] | None = None
+    estimate_raw_s: int | None = None
+
+    @property
+    def range_json(self) -> list[int] | None:
+        """`estimated_wait_range_s` as the API and the events carry it."""
+        return list(self.estimated_wait_range_s) if self.estimated_wait_range_s else None
 
 
 # Under `weighted`, a ticket issued this instant scores 0 and everyone already waiting in
@@ -180,10 +188,10 @@ def place_of(
         waiting = waiting_in_line(session, branch, now, service=ticket.service)
         ahead = ordering.people_ahead(me, waiting, rules_for(branch), now)
     service = branch.service(ticket.service)
-    estimate = (
-        estimate_wait_s(session, branch, service, ahead, ticket=me, now=now) if service else None
-    )
-    return Place(ahead, estimate)
+    if service is None:
+        return Place(ahead, None)
+    raw, promise = estimate_with_range(session, branch, service, ahead, ticket=me, now=now)
+    return Place(ahead, promise.point, promise.pair, raw)
 
 
 # --- events' data -------------------------------------------------------------------
@@ -287,6 +295,7 @@ def issue_ticket(
     # it is counted against), and the row is written once, promise included.
     place = place_of(session, branch, ticket, now, new=True)
     ticket.estimated_wait_s = place.estimated_wait_s
+    ticket.estimate_raw_s = place.estimate_raw_s
     ticket.people_ahead_at_issue = place.position
     values = {c.name: getattr(ticket, c.name) for c in _TICKET.columns if c.name != "id"}
     ticket.id = int(connection_of(session).execute(_INSERT_TICKET, values).scalar_one())
@@ -302,6 +311,8 @@ def issue_ticket(
         now,
         position=place.position,
         estimated_wait_s=place.estimated_wait_s,
+        estimated_wait_range_s=place.range_json,
+        estimate_raw_s=place.estimate_raw_s,
         appointment=appointment.code if appointment else None,
     )
     return Issued(ticket=ticket, place=place, notice=notice)
@@ -322,9 +333,27 @@ def _appointment_class(
             "预约已过时，已为您取普通号。"
             "You are late for your appointment: this is a normal ticket.",
         )
+    local, today = at.astimezone(branch.zone), now.astimezone(branch.zone).date()
+    if local.date() != today:
+        return (
+            "normal",
+            None,
+            f"您的预约是{local.month}月{local.day}日 {local:%H:%M}，今天为您取普通号。"
+            f"Your booking is for {local:%Y-%m-%d %H:%M}, not today: this is a normal ticket.",
+        )
     if "appointment" not in codes:
         return "normal", None, None
-    return "appointment", at - timedelta(minutes=branch.appointment_early_min), None
+    starts = at - timedelta(minutes=branch.appointment_early_min)
+    if now < starts:
+        shown = starts.astimezone(branch.zone)
+        return (
+            "appointment",
+            starts,
+            f"您早到了：{shown:%H:%M}起按预约优先叫号，此前按普通顺序等候。"
+            f"You are early: from {shown:%H:%M} you are called with booking priority; "
+            "until then you wait in the normal order.",
+        )
+    return "appointment", starts, None
 
 
 # --- counters' actions -------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -43,9 +44,11 @@ TICKET_EVENTS = (
 )
 SATISFIED_FROM = 4  # a rating of 4 or 5 (of 5) is "satisfied"
 MAX_RANGE_DAYS = 366
-# A ticket lives within one business day; its events are read up to this long after
-# the range ends, so a ticket issued at 23:59 keeps its call and completion.
-TAIL = timedelta(days=1)
+# A ticket lives within one business day; its events count up to the end of the day
+# after the local day it was issued on (`cutoff_of`), so a ticket issued at 23:59 keeps
+# its call and completion. The log is read this long after the range ends (two days and
+# a daylight-saving hour), and each ticket's own cutoff decides.
+TAIL = timedelta(hours=50)
 
 # The columns of a row, in API.md order, then the extras.
 FIGURES = (
@@ -74,7 +77,7 @@ FIGURES = (
 # --- one ticket, folded from its events ------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class TicketFacts:
     ticket_id: int
     number: str = ""
@@ -165,9 +168,18 @@ def _parse_iso(value: Any) -> datetime | None:
         return None
 
 
-def fold(events: Iterable[TicketEvent]) -> dict[int, TicketFacts]:
+def cutoff_of(issued_at: datetime, zone: ZoneInfo) -> datetime:
+    """A ticket's events count until 00:00 local two days after its issue day."""
+    day = issued_at.astimezone(zone).date() + timedelta(days=2)
+    cutoff = utc(datetime.combine(day, time(0, 0), tzinfo=zone))
+    assert cutoff is not None
+    return cutoff
+
+
+def fold(events: Iterable[TicketEvent], zone: ZoneInfo) -> dict[int, TicketFacts]:
     """Events in seq order -> one TicketFacts per ticket that has its issued event."""
     facts: dict[int, TicketFacts] = {}
+    cutoffs: dict[int, datetime] = {}
     for event in events:
         if event.ticket_id is None:
             continue
@@ -176,6 +188,11 @@ def fold(events: Iterable[TicketEvent]) -> dict[int, TicketFacts]:
             if event.type != EventType.ticket_issued:
                 continue  # issued before the range: not part of this report
             ticket = facts[event.ticket_id] = TicketFacts(ticket_id=event.ticket_id)
+            at = utc(event.at)
+            assert at is not None
+            cutoffs[event.ticket_id] = cutoff_of(at, zone)
+        elif utc(event.at) >= cutoffs[event.ticket_id]:  # type: ignore[operator]
+            continue
         ticket.apply(event)
     return facts
 
@@ -240,6 +257,15 @@ def check_group_by(value: str) -> GroupBy:
 
 
 def load_facts(session: Session, branch: BranchSettings, span: DateRange) -> list[TicketFacts]:
+    """The report's tickets: from the fact table for sealed days, from the log for the
+    rest (server/stats/facts.py); the same figures as `log_facts` alone."""
+    from server.stats.facts import facts_in
+
+    return facts_in(session, branch, span)
+
+
+def log_facts(session: Session, branch: BranchSettings, span: DateRange) -> list[TicketFacts]:
+    """The report's tickets folded from the event log: the definition."""
     events = session.exec(
         select(TicketEvent)
         .where(
@@ -254,7 +280,7 @@ def load_facts(session: Session, branch: BranchSettings, span: DateRange) -> lis
     assert start is not None and end is not None
     return [
         facts
-        for facts in fold(events).values()
+        for facts in fold(events, branch.zone).values()
         if facts.issued_at is not None and start <= facts.issued_at < end
     ]
 

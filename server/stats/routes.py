@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from server.api.deps import Manager, StoreDep, check_branch
+from server.api.deps import StoreDep
 from server.auth import Principal
+from server.hq.access import StatsReader, check_may_read
 from server.stats.compute import Report, branch_report, check_group_by, parse_range
 from server.stats.export import csv_filename, report_csv
 from server.store import Store
@@ -35,7 +36,7 @@ def _report(
     to: str | None,
     group_by: str,
 ) -> Report:
-    check_branch(principal, branch)
+    check_may_read(store, principal, branch)
     settings = store.branch(branch)
     grouping = check_group_by(group_by)
     span = parse_range(settings, from_, to, store.now())
@@ -47,7 +48,7 @@ def _report(
 def stats(
     branch: str,
     store: StoreDep,
-    principal: Manager,
+    principal: StatsReader,
     from_: FromQuery = None,
     to: ToQuery = None,
     group_by: GroupQuery = "service",
@@ -59,7 +60,7 @@ def stats(
 def stats_csv(
     branch: str,
     store: StoreDep,
-    principal: Manager,
+    principal: StatsReader,
     from_: FromQuery = None,
     to: ToQuery = None,
     group_by: GroupQuery = "service",

@@ -238,10 +238,12 @@ def test_second_teller_is_refused_and_a_bearer_token_signs_in(
     database_url: str, tmp_path: Path, page: Any, browser: Any, screenshot_dir: Path
 ) -> None:
     with live_server(named_tellers(database_url, tmp_path / "data")) as server:
-        # 李娜 by a bearer token on the URL (kept in the cookie, dropped from the address)
+        # A staff token in the address is dropped, not taken: 李娜 signs in
         page.goto(f"{server.url}/counter/b1?token={server.token('teller1')}")
-        expect(page.locator("#view-picker")).to_be_visible(timeout=TIMEOUT)
+        expect(page.locator("#view-login")).to_be_visible(timeout=TIMEOUT)
         assert page.url == f"{server.url}/counter/b1"
+        sign_in(page, server, "teller1")
+        expect(page.locator("#view-picker")).to_be_visible(timeout=TIMEOUT)
         page.keyboard.press("2")
         expect(page.locator("#view-desk")).to_be_visible(timeout=TIMEOUT)
         expect(page.locator("#teller-name")).to_have_text("李娜 (teller1)", timeout=TIMEOUT)

@@ -123,7 +123,8 @@ class TestCheckIn:
         )
         assert early.status_code == 201
         ticket = early.json()
-        assert ticket["priority"] == "appointment" and ticket["notice"] is None
+        assert ticket["priority"] == "appointment"
+        assert "10:45" in ticket["notice"] and "early" in ticket["notice"], "the reason, said"
         assert ticket["position"] == 1, "before 10:45 it does not pass the walk-in"
         assert walk_in["position"] == 0
 

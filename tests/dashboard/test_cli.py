@@ -20,7 +20,6 @@ def write_config(tmp_path: Path) -> tuple[Path, str]:
         "[server]",
         f'database_url = "{url}"',
         f'data_dir = "{tmp_path / "data"}"',
-        'secret_key = "test-secret-key"',
     ]
     for user in data["users"][:2]:
         lines += ["[[users]]", f'username = "{user["username"]}"', f'role = "{user["role"]}"']

@@ -109,6 +109,22 @@ class TestRateAtCounter:
             assert low.json()["reasons"] == ["waited_too_long", "attitude"]
         row = teller_row(hall, "teller1")
         assert row["ratings"] == 1 and row["satisfied_pct"] == 0.0
+        # A low rating with a reason opens an opinion in the manager's inbox (issue 15).
+        with hall.client("manager") as manager:
+            opinions = manager.get("/branches/b1/opinions").json()
+        assert [(o["source"], o["ticket"], o["counter"], o["rating"]) for o in opinions] == [
+            ("rating", ticket["number"], "1", 2)
+        ]
+        assert "等候太久" in opinions[0]["text"] and opinions[0]["category"] == "waiting"
+
+    def test_a_low_rating_without_a_reason_opens_no_opinion(self, hall: LiveServer) -> None:
+        ticket = serve_one(hall)
+        with pad(hall, "1") as device:
+            device.post(
+                "/branches/b1/counters/1/ratings", json={"ticket": ticket["number"], "rating": 1}
+            ).raise_for_status()
+        with hall.client("manager") as manager:
+            assert manager.get("/branches/b1/opinions").json() == []
 
     def test_a_device_token_of_counter_3_is_refused_on_counter_4(self, hall: LiveServer) -> None:
         ticket = serve_one(hall, counter="4", teller="teller2", service="C")

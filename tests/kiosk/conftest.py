@@ -26,6 +26,7 @@ def network_printer_config(
                 "host": "127.0.0.1",
                 "port": port,
                 "timeout_s": timeout_s,
+                "profile": "TM-T88V-CN",  # a Chinese model: gb18030 is its font
                 "chinese_mode": "gb18030",
             }
         ],

@@ -179,6 +179,10 @@ class TestPrinterApi:
 
         [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(mine.content)))
         assert code.text == ticket["track_url"]
+        # As wide as this printer's paper (TM-T88V: 512 dots) unless another width is asked.
+        assert Image.open(io.BytesIO(mine.content)).width == 512
+        narrow = manager.get("/branches/b1/printers/p1/preview.png?width=384")
+        assert Image.open(io.BytesIO(narrow.content)).width == 384
         assert manager.get("/branches/b1/printers/p1/preview.png?ticket=nope").status_code == 404
         assert (
             server.client("teller1").get("/branches/b1/printers/p1/preview.png").status_code == 403

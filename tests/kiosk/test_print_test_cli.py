@@ -13,7 +13,6 @@ from tests.printers.printer_fakes import FakeNetworkPrinter, free_port
 CONFIG = """
 [server]
 database_url = "sqlite:///{db}"
-secret_key = "test-secret-key"
 
 [[branches]]
 code = "sz01"
@@ -31,6 +30,7 @@ driver = "network"
 host = "127.0.0.1"
 port = {good}
 timeout_s = 1
+profile = "TM-T88V-CN"  # Epson's China model: Chinese in the printer's own GB18030 font
 
 [[branches.printers]]
 id = "broken"

@@ -199,8 +199,11 @@ def test_a_display_token_opens_only_its_own_page(tv_server: LiveServer) -> None:
     assert response.status_code == 403 and "wrong_display" in response.text
     response = httpx.get(f"{tv_server.url}/display/zz/tv1?token={DISPLAY_TOKEN}", timeout=10)
     assert response.status_code == 404
-    staff = tv_server.token("manager")  # staff may preview any display
+    staff = tv_server.token("manager")  # staff may preview any display, signed in
     response = httpx.get(f"{tv_server.url}/display/b1/tv9?token={staff}", timeout=10)
+    assert response.status_code == 403 and "token_in_address" in response.text  # not so
+    signed_in = {"Authorization": f"Bearer {staff}"}
+    response = httpx.get(f"{tv_server.url}/display/b1/tv9", headers=signed_in, timeout=10)
     assert response.status_code == 200 and "lobbyq-config" in response.text
 
 

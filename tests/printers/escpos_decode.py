@@ -104,6 +104,12 @@ class QrPrint:
 @dataclass(frozen=True)
 class Cut:
     mode: int
+    feed: int | None = None  # GS V 65/66 n: n motion units past the cutting position
+
+
+@dataclass(frozen=True)
+class CodeSystem:
+    n: int  # FS C n: the printer's Chinese character code system
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,7 @@ Op = (
     | QrStore
     | QrPrint
     | Cut
+    | CodeSystem
     | StatusQuery
 )
 
@@ -219,11 +226,12 @@ class _Decoder:
             self._gs_paren()
         elif cmd == ord("V"):
             mode = self._take(1)[0]
+            feed = None
             if mode in (65, 66, 97, 98, 103, 104):
-                self._take(1)  # feed amount before the cut
+                feed = self._take(1)[0]  # feed amount past the cutting position
             elif mode not in (0, 1, 48, 49):
                 raise DecodeError(f"unknown cut mode {mode}")
-            self.ops.append(Cut(mode))
+            self.ops.append(Cut(mode, feed))
         else:
             raise DecodeError(f"unknown GS {cmd:#04x} at {self.i - 2}")
 
@@ -260,6 +268,8 @@ class _Decoder:
             self.chinese = True
         elif cmd == ord("."):
             self.chinese = False
+        elif cmd == ord("C"):
+            self.ops.append(CodeSystem(self._take(1)[0]))
         else:
             raise DecodeError(f"unknown FS {cmd:#04x} at {self.i - 2}")
 
@@ -309,3 +319,53 @@ def qr_data(ops: list[Op]) -> list[str]:
 
 def without_status_queries(ops: list[Op]) -> list[Op]:
     return [op for op in ops if not isinstance(op, StatusQuery)]
+
+
+CELL_DOTS = 12  # Font A column width
+
+
+@dataclass(frozen=True)
+class PrintedRow:
+    text: str
+    dots: int  # width on paper: columns (wide characters 2) x 12 x the width magnification
+    align: int
+
+
+def printed_rows(ops: list[Op]) -> list[PrintedRow]:
+    """Text rows with the room they take on paper, following GS ! and ESC a."""
+    rows: list[PrintedRow] = []
+    width, align, current = 1, 0, ""
+    for op in ops:
+        if isinstance(op, Init):
+            width, align = 1, 0
+        elif isinstance(op, CharSize):
+            width = op.width
+        elif isinstance(op, Align):
+            align = op.value
+        elif isinstance(op, Text):
+            current += op.text
+        elif isinstance(op, LineFeed):
+            if current:
+                columns = sum(1 if ord(ch) < 0x80 else 2 for ch in current)
+                rows.append(PrintedRow(current, columns * CELL_DOTS * width, align))
+            current = ""
+    return rows
+
+
+def blank_lines_before_cut(ops: list[Op]) -> int:
+    """Empty lines fed between the last thing printed and the (first) cut or the job's end."""
+    blank = 0
+    line_has_ink = False
+    for op in ops:
+        if isinstance(op, Text | Raster | QrPrint):
+            blank, line_has_ink = 0, not isinstance(op, Raster)
+        elif isinstance(op, LineFeed):
+            if line_has_ink:
+                line_has_ink = False
+            else:
+                blank += 1
+        elif isinstance(op, FeedLines):
+            blank += op.lines
+        elif isinstance(op, Cut):
+            return blank
+    return blank

@@ -7,6 +7,8 @@ stream, as real printers do. Its `mode` makes it misbehave the ways printers do 
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import threading
 import time
@@ -148,6 +150,74 @@ class FakeNetworkPrinter:
     def _dropped(self, job_bytes: int) -> bool:
         """In 'drop' mode: the printer is switched off once it has read part of a job."""
         return self.mode == "drop" and job_bytes > self.drop_after
+
+
+class PtyPrinter:
+    """A serial printer at the far end of a real pseudo-terminal pair (os.openpty).
+
+    The driver opens `port` (the /dev/pts/N slave) with pyserial, the same code path as
+    /dev/ttyS0 or COM1: termios setup, non-blocking writes bounded by write_timeout, reads
+    with a timeout. This thread plays the printer on the master side: it reads everything and
+    answers DLE EOT n as it arrives. `stop_reading()` is a jammed or stalled printer: the
+    kernel's buffer (some 14 KB) fills and writes block, as with hardware flow control.
+    """
+
+    def __init__(self, status: dict[int, int] | None = None) -> None:
+        self.status = dict(status or STATUS_OK)
+        self.master, self._slave = os.openpty()  # the slave stays open: no hang-up between jobs
+        self.port = os.ttyname(self._slave)
+        self._reading = threading.Event()
+        self._reading.set()
+        self._stopping = threading.Event()
+        self._received = bytearray()
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stream(self) -> bytes:
+        with self._changed:
+            return bytes(self._received)
+
+    def wait_for(self, predicate: Callable[[bytes], bool], timeout_s: float = 10.0) -> bytes:
+        wait_until(lambda: predicate(self.stream()), timeout_s)
+        return self.stream()
+
+    def stop_reading(self) -> None:
+        with self._changed:  # once this returns, not one more byte is read
+            self._reading.clear()
+
+    def resume(self) -> None:
+        self._reading.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(2)
+        os.close(self.master)
+        os.close(self._slave)
+
+    def _run(self) -> None:
+        scanned = 0
+        while not self._stopping.is_set():
+            if not self._reading.wait(0.05):
+                continue
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            with self._changed:
+                if not self._reading.is_set():
+                    continue
+                try:
+                    chunk = os.read(self.master, 65536)
+                except OSError:
+                    return
+                self._received += chunk
+                # Real-time commands are answered as they arrive, even inside other data.
+                while (at := self._received.find(b"\x10\x04", scanned)) != -1 and at + 2 < len(
+                    self._received
+                ):
+                    os.write(self.master, bytes((self.status.get(self._received[at + 2], 0x12),)))
+                    scanned = at + 3
+                self._changed.notify_all()
 
 
 class FakeUsbPrinter:

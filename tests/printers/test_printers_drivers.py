@@ -41,9 +41,10 @@ class TestSettings:
         assert (s.port, s.profile, s.chinese_mode, s.device) == (
             9100,
             "TM-T88V",
-            ChineseMode.RASTER,
+            None,
             "/dev/usb/lp0",
         )
+        # Epson's international TM-T88V has no Chinese font: Chinese is drawn.
         assert s.render_options == RenderOptions(ChineseMode.RASTER, "TM-T88V")
 
     def test_none_means_default(self) -> None:
@@ -67,6 +68,11 @@ class TestSettings:
             ({"id": "p", "driver": "dummy", "chinese_mode": "utf8"}, "utf8"),
             ({"id": "p", "driver": "dummy", "profile": "TM-NOPE"}, "TM-NOPE"),
             ({"id": "p", "driver": "dummy", "hots": "x"}, "unknown key"),
+            ({"id": "p", "driver": "dummy", "width_dots": 100}, "width_dots 100"),
+            ({"id": "p", "driver": "dummy", "width_dots": 384, "columns": 42}, "do not fit"),
+            ({"id": "p", "driver": "dummy", "columns": "48"}, "'columns' must be an integer"),
+            ({"id": "p", "driver": "dummy", "chinese_charset": "big5"}, "'chinese_charset'"),
+            ({"id": "p", "driver": "dummy", "chinese_code_system": 300}, "not a byte"),
             ({"id": "p", "driver": "dummy", "port": "9100"}, "'port' must be an integer"),
             ({"driver": "dummy"}, "'id' is required"),
         ],

@@ -40,12 +40,34 @@ class TestLayoutTicket:
         assert lines[-1] == Cut()
 
     def test_every_label_is_bilingual(self) -> None:
-        labels = texts(layout_ticket(make_ticket(people_ahead=3, estimated_wait_s=700)))
+        labels = texts(
+            layout_ticket(
+                make_ticket(people_ahead=3, estimated_wait_s=700, estimated_wait_range_s=None)
+            )
+        )
         assert "前面等候 / People ahead: 3" in labels
         assert "预计等候 / Est. wait: 约 12 分钟 / ~12 min" in labels
         assert "取号时间 / Issued: 2025-03-04 09:15" in labels
         assert "贵宾 / VIP" in labels
         assert "您的号码 / Your number" in labels
+
+    @pytest.mark.parametrize(
+        ("low", "high", "shown"),
+        [
+            (310, 530, "约 5–9 分钟 / about 5–9 min"),
+            (0, 190, "4 分钟以内 / up to 4 min"),
+            (0, 40, "不到 1 分钟 / < 1 min"),
+            (600, 600, "约 10 分钟 / about 10 min"),
+        ],
+    )
+    def test_a_range_is_printed_instead_of_the_point(self, low: int, high: int, shown: str) -> None:
+        ticket = make_ticket(estimated_wait_s=420, estimated_wait_range_s=(low, high))
+        labels = texts(layout_ticket(ticket))
+        assert f"预计等候 / Est. wait: {shown}" in labels
+
+    def test_a_range_must_be_ordered(self) -> None:
+        with pytest.raises(ValueError, match="estimated_wait_range_s"):
+            make_ticket(estimated_wait_range_s=(600, 300))
 
     def test_normal_ticket_has_no_priority_line_and_no_empty_footer(self) -> None:
         lines = texts(

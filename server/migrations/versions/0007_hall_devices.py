@@ -2,7 +2,7 @@
 device links
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0009
 Create Date: 2026-12-01 12:40:00
 
 Ratings now come from the customer (the rating pad, the phone) and count once per
@@ -22,7 +22,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,346 @@
+"""Filling many branches and days fast (`lobbyq simulate --bulk`).
+
+The real simulator (simulator.py) drives every action through the queue use-cases,
+each in its own write transaction: right for a sample, about 3 s a day, so a year of
+200 branches would take days. The bulk path still runs the **real** simulator, once
+per distinct (branch layout, seed), on a scratch SQLite file, and then copies that
+day's rows (tickets, their events, their facts) into each (branch, day) it is asked
+for: ids, sequence numbers, tokens and the branch are renumbered, every time is moved
+by the whole days between the two dates (local midnight to local midnight), and the
+rows go in with a few multi-row statements per day (COPY on Postgres).
+
+So a bulk day *is* a simulated day of the same seed, moved: its statistics are those
+of `simulate_day` with that seed on that date (tests/dashboard/test_bulk.py). What may
+differ is `estimated_wait_s` (the promise at issue depends on the history the real
+run sees; the template has none).
+
+A filled day is sealed at once when it can be (server/stats/facts.py): its fact rows
+are the template's, moved, and its rollup is written, so reports over the filled
+range read facts and never fold the log.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlmodel import Session
+
+from server.config import AppConfig, BranchSettings
+from server.dashboard.simulator import DayPlan, simulate_day
+from server.db import Database, connection_of
+from server.errors import LobbyQError
+from server.models import (
+    Branch,
+    DailySequence,
+    FactDay,
+    Ticket,
+    TicketEvent,
+    TicketFact,
+    User,
+)
+from server.stats import facts
+from server.stats.compute import DateRange, log_facts
+
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+_EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
+_FACT = TicketFact.__table__  # type: ignore[attr-defined]
+_DAY = FactDay.__table__  # type: ignore[attr-defined]
+_SEQ = DailySequence.__table__  # type: ignore[attr-defined]
+_BRANCH = Branch.__table__  # type: ignore[attr-defined]
+_USER = User.__table__  # type: ignore[attr-defined]
+
+TEMPLATE_DAY = date(2026, 1, 5)  # any weekday: the template is moved to each date
+# Times inside an event's data (ticket_data): moved with the row's own times.
+DATA_TIMES = ("issued_at", "enqueued_at", "called_at")
+
+
+@dataclass
+class Template:
+    """One simulated day, as rows ready to be moved and renumbered."""
+
+    day: date
+    tickets: list[dict[str, Any]]
+    events: list[dict[str, Any]]  # in seq order
+    facts: list[dict[str, Any]]
+    sequences: list[dict[str, Any]]
+    tellers: list[dict[str, Any]]
+
+
+@dataclass
+class Filler:
+    """Copies templates into the target database; templates are made once per
+    (branch layout, seed) and kept."""
+
+    config: AppConfig
+    db: Database
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="lobbyq-bulk-")))
+    _templates: dict[tuple[str, int, float], Template] = field(default_factory=dict)
+
+    def template(self, branch: BranchSettings, plan: DayPlan) -> Template:
+        layout = branch.model_dump_json(exclude={"code", "name", "kiosks", "displays"})
+        key = (layout, plan.seed, plan.volume)
+        if key not in self._templates:
+            self._templates[key] = make_template(self.config, branch, plan, self.scratch)
+        return self._templates[key]
+
+    def fill(self, branch: BranchSettings, day: date, plan: DayPlan, now: datetime) -> int:
+        """Copy the template of `plan` into (branch, day); returns the tickets written."""
+        template = self.template(branch, plan)
+        with self.db.write() as session:
+            return copy_day(session, branch, day, template, now)
+
+
+def make_template(
+    config: AppConfig, branch: BranchSettings, plan: DayPlan, scratch: Path
+) -> Template:
+    from server.app import prepare_database
+
+    path = scratch / f"template-{secrets.token_hex(6)}.db"
+    url = f"sqlite:///{path}"
+    alone = config.model_copy(
+        update={
+            "branches": [branch],
+            "server": config.server.model_copy(update={"database_url": url}),
+        }
+    )
+    db = Database(url)
+    try:
+        prepare_database(alone, db)
+        simulate_day(branch=branch, write=db.write, read=db.read, day=TEMPLATE_DAY, plan=plan)
+        with db.read() as session:
+            connection = connection_of(session)
+
+            def rows(statement: Any) -> list[dict[str, Any]]:
+                return [dict(r._mapping) for r in connection.execute(statement)]
+
+            tickets = rows(select(_TICKET).where(_TICKET.c.branch == branch.code))
+            events = rows(
+                select(_EVENT).where(_EVENT.c.branch == branch.code).order_by(_EVENT.c.seq)
+            )
+            fact_rows = rows(select(_FACT).where(_FACT.c.branch == branch.code))
+            sequences = rows(select(_SEQ).where(_SEQ.c.branch == branch.code))
+            tellers = rows(select(_USER).where(_USER.c.password_hash == "!simulated"))
+        # The template's facts are those of a sealed day: every ticket, open ones too.
+        by_id = {f["ticket_id"]: f for f in fact_rows}
+        with db.read() as session:
+            for folded in log_facts(
+                session,
+                branch,
+                DateRange(
+                    start=facts.local_midnight(TEMPLATE_DAY, branch.zone),
+                    end=facts.local_midnight(TEMPLATE_DAY + timedelta(days=1), branch.zone),
+                ),
+            ):
+                by_id[folded.ticket_id] = facts.row_of(folded, branch.code)
+        return Template(
+            day=TEMPLATE_DAY,
+            tickets=tickets,
+            events=events,
+            facts=list(by_id.values()),
+            sequences=sequences,
+            tellers=tellers,
+        )
+    finally:
+        db.dispose()
+        path.unlink(missing_ok=True)
+        for extra in path.parent.glob(path.name + "*"):
+            extra.unlink(missing_ok=True)
+
+
+def _moved(value: Any, delta: timedelta) -> Any:
+    return value + delta if isinstance(value, datetime) else value
+
+
+def _moved_iso(value: Any, delta: timedelta) -> Any:
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        return (datetime.fromisoformat(value) + delta).isoformat()
+    except ValueError:
+        return value
+
+
+def _new_ticket_ids(session: Session, count: int) -> list[int]:
+    connection = connection_of(session)
+    if session.get_bind().dialect.name == "postgresql":
+        result = connection.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('ticket', 'id')) FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return [int(v) for (v,) in result]
+    highest = connection.execute(select(func.max(_TICKET.c.id))).scalar() or 0
+    return list(range(int(highest) + 1, int(highest) + 1 + count))
+
+
+def _reserve_seq(session: Session, branch: str, count: int) -> int:
+    """The branch's next `count` event numbers; returns the last one before them."""
+    last = (
+        connection_of(session)
+        .execute(
+            update(_BRANCH)
+            .where(_BRANCH.c.code == branch)
+            .values(event_seq=_BRANCH.c.event_seq + count)
+            .returning(_BRANCH.c.event_seq)
+        )
+        .scalar_one()
+    )
+    return int(last) - count
+
+
+def _ensure_tellers(session: Session, tellers: Iterable[dict[str, Any]]) -> None:
+    connection = connection_of(session)
+    known = {u for (u,) in connection.execute(select(_USER.c.username))}
+    missing = [
+        {k: v for k, v in t.items() if k != "id"} for t in tellers if t["username"] not in known
+    ]
+    if missing:
+        connection.execute(insert(_USER), missing)
+
+
+def copy_day(
+    session: Session, branch: BranchSettings, day: date, template: Template, now: datetime
+) -> int:
+    """Write the template's rows as (branch, day). Refuses a day that has tickets."""
+    connection = connection_of(session)
+    taken = connection.execute(
+        select(_TICKET.c.id)
+        .where(_TICKET.c.branch == branch.code, _TICKET.c.business_day == day)
+        .limit(1)
+    ).first()
+    if taken is not None:
+        raise LobbyQError(
+            f"branch {branch.code} already has tickets on {day.isoformat()}", code="day_not_empty"
+        )
+    delta = facts.local_midnight(day, branch.zone) - facts.local_midnight(template.day, branch.zone)
+    if facts.sealed_through(session, branch.code) is None:
+        # Older days of the log are sealed first (from the log), so that sealing this
+        # one keeps "sealed through D" meaning every day up to D.
+        facts.seal_days(session, branch, facts.local_midnight(day + timedelta(days=1), branch.zone))
+    _ensure_tellers(session, template.tellers)
+    ids = dict(
+        zip(
+            (t["id"] for t in template.tickets),
+            _new_ticket_ids(session, len(template.tickets)),
+            strict=True,
+        )
+    )
+    tickets = []
+    for row in template.tickets:
+        moved = {k: _moved(v, delta) for k, v in row.items()}
+        moved.update(
+            id=ids[row["id"]],
+            branch=branch.code,
+            token=secrets.token_urlsafe(18),
+            business_day=row["business_day"] + timedelta(days=(day - template.day).days),
+            status=str(row["status"].value if hasattr(row["status"], "value") else row["status"]),
+            appointment_id=None,
+        )
+        tickets.append(moved)
+    base = _reserve_seq(session, branch.code, len(template.events))
+    first_seq = template.events[0]["seq"] if template.events else 0
+    events = []
+    for row in template.events:
+        data = dict(row["data"] or {})
+        for key in DATA_TIMES:
+            if key in data:
+                data[key] = _moved_iso(data[key], delta)
+        if isinstance(data.get("id"), int):
+            data["id"] = ids.get(data["id"], data["id"])
+        events.append(
+            {
+                "branch": branch.code,
+                "seq": base + row["seq"] - first_seq + 1,
+                "type": row["type"],
+                "ticket_id": ids.get(row["ticket_id"]) if row["ticket_id"] else None,
+                "counter": row["counter"],
+                "teller": row["teller"],
+                "at": row["at"] + delta,
+                "data": data,
+            }
+        )
+    fact_rows = [
+        {
+            **{k: _moved(v, delta) for k, v in row.items()},
+            "ticket_id": ids[row["ticket_id"]],
+            "branch": branch.code,
+        }
+        for row in template.facts
+    ]
+    _write(session, tickets, events, fact_rows)
+    shift = timedelta(days=(day - template.day).days)
+    sequences = [
+        {**s, "branch": branch.code, "business_day": s["business_day"] + shift}
+        for s in template.sequences
+    ]
+    if sequences:
+        connection.execute(insert(_SEQ), sequences)
+    _seal_if_next(session, branch, day, fact_rows, now)
+    return len(tickets)
+
+
+def _write(
+    session: Session,
+    tickets: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    fact_rows: Sequence[dict[str, Any]],
+) -> None:
+    connection = connection_of(session)
+    if session.get_bind().dialect.name != "postgresql":
+        for table, rows in ((_TICKET, tickets), (_EVENT, events), (_FACT, fact_rows)):
+            if rows:
+                connection.execute(insert(table), list(rows))
+        return
+    # COPY: the fastest way into Postgres; values in text form, None as NULL.
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        for table, rows in ((_TICKET, tickets), (_EVENT, events), (_FACT, fact_rows)):
+            if not rows:
+                continue
+            names = list(rows[0])
+            quoted = ", ".join(f'"{n}"' for n in names)
+            with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row([_pg_value(row[n]) for n in names])
+
+
+def _pg_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _seal_if_next(
+    session: Session,
+    branch: BranchSettings,
+    day: date,
+    fact_rows: Sequence[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Write the day's rollup when it is the next day to seal and may be sealed."""
+    through = facts.sealed_through(session, branch.code)
+    if day > facts.last_sealable(branch, now):
+        return
+    if through is not None and day != through + timedelta(days=1):
+        return
+    rollup = facts.day_rollup(
+        branch.code,
+        day,
+        now,
+        ((r["outcome"], r["first_call_at"] is not None, r["rating"]) for r in fact_rows),
+    )
+    connection_of(session).execute(insert(_DAY), [rollup])
+
+
+def midnight(day: date, branch: BranchSettings) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=branch.zone)

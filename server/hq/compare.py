@@ -1,0 +1,51 @@
+"""The branches side by side over a date range: each branch's report totals (the
+statistics' columns, docs/statistics.md), read through the fast path (fact rows of
+sealed days, the log for the rest), and the same table as CSV for Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from server.config import BranchSettings
+from server.stats.compute import FIGURES, build_report, load_facts, parse_range
+from server.stats.export import BOM, _cell, _name
+
+
+def compare_branches(
+    session: Session,
+    *,
+    branches: Sequence[BranchSettings],
+    from_: str | None,
+    to: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Dates are read in each branch's own timezone (a day is that branch's day)."""
+    rows = []
+    first = None
+    for branch in branches:
+        span = parse_range(branch, from_, to, now)
+        first = first or span
+        report = build_report(
+            load_facts(session, branch, span), branch=branch, group_by="service", span=span
+        )
+        rows.append({**report.totals, "key": branch.code, "name": branch.name.model_dump()})
+    return {
+        "from": first.start.isoformat() if first else from_,
+        "to": first.end.isoformat() if first else to,
+        "rows": rows,
+    }
+
+
+def compare_csv(table: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["branch", "name", *FIGURES])
+    for row in table["rows"]:
+        writer.writerow([row["key"], _name(row), *(_cell(row.get(f)) for f in FIGURES)])
+    return BOM + out.getvalue()

@@ -8,6 +8,8 @@ device. The dashboard alerts on a device offline for OFFLINE_ALERT."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
@@ -77,35 +79,46 @@ def _mark(db: Database, branch: str, kind: str, device: str, now: datetime, open
 
 
 class DeviceLinks:
-    """The sockets this process holds, per (branch, device)."""
+    """The sockets this process holds, per (branch, device). The rows are written in
+    the background, one after another in the order of the changes: a display's
+    snapshot never waits for its health row."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.held: Counter[tuple[str, str]] = Counter()
+        self._tail: asyncio.Task[None] | None = None
 
     async def opened(self, branch: str, kind: str, device: str, now: datetime) -> None:
         self.held[(branch, device)] += 1
         if self.held[(branch, device)] == 1:
-            await self._write(branch, kind, device, now, True)
+            self._schedule(branch, kind, device, now, True)
 
     async def closed(self, branch: str, kind: str, device: str, now: datetime) -> None:
         self.held[(branch, device)] -= 1
         if self.held[(branch, device)] <= 0:
             del self.held[(branch, device)]
-            await self._write(branch, kind, device, now, False)
+            self._schedule(branch, kind, device, now, False)
 
-    async def _write(
-        self, branch: str, kind: str, device: str, now: datetime, opened: bool
-    ) -> None:
-        try:
-            await run_in_threadpool(_mark, self.db, branch, kind, device, now, opened)
-        except Exception:  # health is reported, never allowed to break a display's socket
-            log.warning(
-                "could not record device %s %s",
-                device,
-                "online" if opened else "offline",
-                exc_info=True,
-            )
+    def _schedule(self, branch: str, kind: str, device: str, now: datetime, opened: bool) -> None:
+        previous = self._tail
+
+        async def write() -> None:
+            if previous is not None:
+                with contextlib.suppress(BaseException):
+                    await previous
+            try:
+                await run_in_threadpool(_mark, self.db, branch, kind, device, now, opened)
+            except Exception:  # health is reported, never allowed to break a socket
+                state = "online" if opened else "offline"
+                log.warning("could not record device %s %s", device, state, exc_info=True)
+
+        self._tail = asyncio.get_running_loop().create_task(write())
+
+    async def settled(self) -> None:
+        """Wait for the rows written so far (shutdown, tests)."""
+        if self._tail is not None:
+            with contextlib.suppress(BaseException):
+                await self._tail
 
     def forget_all(self) -> None:
         """At start-up of the only process: nothing is connected yet."""

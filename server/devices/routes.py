@@ -51,6 +51,10 @@ async def startup(store: Store) -> None:
         store.device_links.forget_all()
 
 
+async def shutdown(store: Store) -> None:
+    await store.device_links.settled()
+
+
 # --- ratings --------------------------------------------------------------------------
 
 

@@ -36,6 +36,15 @@ def open_device(
     return page
 
 
+def until(page: Any, predicate: str, timeout_s: float = TIMEOUT / 1000) -> None:
+    """Poll a page's state with evaluate: wait_for_function compiles its predicate with
+    eval in the page, which the pages' CSP forbids."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(predicate):
+        assert time.monotonic() < deadline, f"never true: {predicate}"
+        time.sleep(0.1)
+
+
 def teller(hall: LiveServer, who: str = "teller1") -> httpx.Client:
     return hall.client(who)
 
@@ -261,7 +270,7 @@ def test_the_tv_shows_the_boards_and_gives_the_call_the_whole_screen(
             manager.post(
                 "/branches/b1/slides", files={"file": ("s.png", slide, "image/png")}
             ).raise_for_status()
-        tv.wait_for_function("() => window.lobbyqInfo.state.pages.length === 3", timeout=TIMEOUT)
+        until(tv, "() => window.lobbyqInfo.state.pages.length === 3")
         tv.screenshot(path=str(screenshot_dir / "tv-queue-board-1920x1080.png"))
         tv.evaluate("() => window.lobbyqInfo.next()")
         tv.evaluate("() => window.lobbyqInfo.next()")

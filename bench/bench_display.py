@@ -1,6 +1,12 @@
 """Call -> display latency and memory per idle WebSocket, against the real server.
 
-Run: ``.venv/bin/python bench/bench_display.py [--sizes 40,5000] [--calls 30] [--ws lobbyq]``
+Run: ``.venv/bin/python bench/bench_display.py [--sizes 40,5000] [--calls 30] [--ws lobbyq]
+[--hall]``
+
+``--hall`` runs each size <= 200 once more as the hall's mix (issue 14): a third lobby
+TVs, a third counter 1's signs and a third its rating pads (counter device token,
+``client=sign|pad``), all hearing the same calls at counter 1: a call must reach the
+sign and the pad as fast as the TV.
 
 For each size N it starts, in a subprocess each (so their memory is their own):
 - LobbyQ: the real app under uvicorn on 127.0.0.1 (SQLite, in-process hub, real
@@ -427,39 +433,52 @@ async def settle_rss(pid: int, seconds: float = 2.0) -> int:
     return rss_kib(pid)
 
 
-async def measure(clients: Clients, calls: int, fire: Any, server_pid: int, label: str) -> Result:
-    """Connect, take memory, make `calls` calls with `fire(call_id)` -> t0."""
+async def measure(
+    groups: list[Clients], calls: int, fire: Any, server_pid: int, labels: list[str]
+) -> list[Result]:
+    """Connect every group, take memory, make `calls` calls with `fire(call_id)` -> t0;
+    one Result per group (all groups hear the same calls)."""
     before = await settle_rss(server_pid, 1.0)
     started = time.perf_counter()
-    await clients.connect()
+    for clients in groups:
+        await clients.connect()
     connect_s = time.perf_counter() - started
     after = await settle_rss(server_pid, 3.0)
-    latencies: list[float] = []
-    missing = 0
+    latencies: list[list[float]] = [[] for _ in groups]
+    missing = [0 for _ in groups]
     for call in range(calls):
-        clients.expected = call
-        clients.collect()
-        clients.arrived.clear()
+        for clients in groups:
+            clients.expected = call
+            clients.collect()
+            clients.arrived.clear()
         t0 = await fire(call)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(clients.arrived.wait(), 20)
-        clients.collect()
-        times = clients.received.pop(call, [])
-        missing += clients.count - len(times)
-        latencies += [(t - t0) * 1000 for t in times]
+            await asyncio.wait_for(asyncio.gather(*(c.arrived.wait() for c in groups)), 20)
+        for index, clients in enumerate(groups):
+            clients.collect()
+            times = clients.received.pop(call, [])
+            missing[index] += clients.count - len(times)
+            latencies[index] += [(t - t0) * 1000 for t in times]
         await asyncio.sleep(0.15)
-    await clients.close()
-    kib = (after - before) / clients.count
-    return Result(label, clients.count, latencies, missing, kib, connect_s)
+    for clients in groups:
+        await clients.close()
+    kib = (after - before) / sum(c.count for c in groups)
+    return [
+        Result(label, clients.count, latencies[i], missing[i], kib, connect_s)
+        for i, (label, clients) in enumerate(zip(labels, groups, strict=True))
+    ]
 
 
 # --- LobbyQ ----------------------------------------------------------------------------
 
 
 def lobbyq_config(folder: Path) -> Any:
+    from tests.devices.helpers import COUNTER_TOKENS
     from tests.support import make_config
 
-    return make_config(f"sqlite:///{folder / 'bench.db'}", folder / "data")
+    # Counter 1's sign and rating pad share this token (API.md v1.1 counter_devices).
+    devices = [{"id": "c1", "counter": "1", "token": COUNTER_TOKENS["1"]}]
+    return make_config(f"sqlite:///{folder / 'bench.db'}", folder / "data", counter_devices=devices)
 
 
 def start_lobbyq(config: Any, port: int, ws: str, trace: Path) -> subprocess.Popen[bytes]:
@@ -476,7 +495,24 @@ def start_lobbyq(config: Any, port: int, ws: str, trace: Path) -> subprocess.Pop
     return process
 
 
-async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
+# Who listens: lobby TVs (display token), and counter 1's signs and rating pads (its
+# counter device token; the server sends them only counter 1's events).
+DEVICE_KINDS = ("tv", "sign", "pad")
+
+
+def device_query(kind: str) -> str:
+    from tests.devices.helpers import COUNTER_TOKENS
+    from tests.support import DISPLAY_TOKEN
+
+    if kind == "tv":
+        return f"token={DISPLAY_TOKEN}"
+    return f"token={COUNTER_TOKENS['1']}&client={kind}"
+
+
+async def bench_lobbyq(
+    size: int, calls: int, ws: str, kinds: tuple[str, ...] = ("tv",)
+) -> list[Result]:
+    """`size` clients split evenly over `kinds`, all hearing the same calls."""
     from tests.support import DISPLAY_TOKEN, KIOSK_TOKEN, PASSWORDS
 
     with tempfile.TemporaryDirectory(prefix="lobbyq-bench-") as tmp:
@@ -507,7 +543,13 @@ async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
             # Small fleets take the snapshot like a TV; the big one resumes (since) to
             # keep connecting quick: the steady state measured is the same.
             since = f"&since={seq}" if size > 200 else ""
-            clients = Clients(f"{ws_base}/ws/branches/b1?token={DISPLAY_TOKEN}{since}", size)
+            shares = [
+                size // len(kinds) + (1 if i < size % len(kinds) else 0) for i in range(len(kinds))
+            ]
+            groups = [
+                Clients(f"{ws_base}/ws/branches/b1?{device_query(kind)}{since}", share)
+                for kind, share in zip(kinds, shares, strict=True)
+            ]
             ids: dict[str, int] = {}
             fired: dict[str, float] = {}
             request_ms: list[float] = []
@@ -529,18 +571,23 @@ async def bench_lobbyq(size: int, calls: int, ws: str) -> Result:
             # The call's number names it in the message; map it to the bench call id.
             def call_of(data: bytes) -> int:
                 number = json.loads(data)["data"]["number"]
-                return ids.get(number, clients.expected)  # the POST may not have returned
+                return ids.get(number, groups[0].expected)  # the POST may not have returned
 
-            clients.call_of = call_of
-            label = f"LobbyQ ws={ws}"
-            result = await measure(clients, calls, fire, process.pid, label)
-            result.request_ms = request_ms
+            for clients in groups:
+                clients.call_of = call_of
+            labels = [
+                f"LobbyQ ws={ws}" if kinds == ("tv",) else f"LobbyQ {kind}s (mixed {size})"
+                for kind in kinds
+            ]
+            results = await measure(groups, calls, fire, process.pid, labels)
+            first = results[0]
+            first.request_ms = request_ms
             for line in trace.read_text().splitlines():
                 number, start, end = line.split()
                 if number in fired:
-                    result.to_hub_ms.append((float(start) - fired[number]) * 1000)
-                    result.fanout_ms.append((float(end) - float(start)) * 1000)
-            return result
+                    first.to_hub_ms.append((float(start) - fired[number]) * 1000)
+                    first.fanout_ms.append((float(end) - float(start)) * 1000)
+            return results
         finally:
             process.terminate()
             process.wait(10)
@@ -566,9 +613,9 @@ async def bench_floor(size: int, calls: int, payload: str) -> Result:
             await control.send(message)
             return t0
 
-        result = await measure(clients, calls, fire, process.pid, "floor: bare websockets")
+        results = await measure([clients], calls, fire, process.pid, ["floor: bare websockets"])
         await control.close()
-        return result
+        return results[0]
     finally:
         process.terminate()
         process.wait(10)
@@ -660,13 +707,16 @@ def bench_streams(size: int, calls: int) -> Result:
 # --- main ------------------------------------------------------------------------------
 
 
-async def run(sizes: list[int], calls: int, ws_impls: list[str]) -> list[Result]:
+async def run(sizes: list[int], calls: int, ws_impls: list[str], hall: bool) -> list[Result]:
     results = []
     for size in sizes:
         n_calls = calls if size <= 200 else max(5, calls // 3)
         results.append(await bench_floor(size, n_calls, floor_payload()))
         for ws in ws_impls:
-            results.append(await bench_lobbyq(size, n_calls, ws))
+            results += await bench_lobbyq(size, n_calls, ws)
+        if hall and size <= 200:
+            # The same number of devices, a third each TVs, signs and pads of counter 1.
+            results += await bench_lobbyq(size, n_calls, "lobbyq", DEVICE_KINDS)
     return results
 
 
@@ -686,6 +736,11 @@ def main() -> None:
         help="comma-separated: lobbyq (as `lobbyq serve`), or a uvicorn ws implementation "
         "(auto, websockets, websockets-sansio, wsproto); +deflate: permessage-deflate on",
     )
+    parser.add_argument(
+        "--hall",
+        action="store_true",
+        help="also run each size <= 200 as TVs, counter signs and rating pads, a third each",
+    )
     args = parser.parse_args()
     limit = raise_fd_limit()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -693,9 +748,9 @@ def main() -> None:
     try:
         import uvloop
 
-        results = uvloop.run(run(sizes, args.calls, args.ws.split(",")))
+        results = uvloop.run(run(sizes, args.calls, args.ws.split(","), args.hall))
     except ImportError:
-        results = asyncio.run(run(sizes, args.calls, args.ws.split(",")))
+        results = asyncio.run(run(sizes, args.calls, args.ws.split(","), args.hall))
     for size in sizes:
         results.append(bench_streams(size, 10))
     print()

@@ -11,7 +11,7 @@ from counter_client.client import LobbyQAPIError, LobbyQClient
 
 TICKET_ACTIONS = ("call-next", "call", "recall", "start", "complete", "no-show", "transfer")
 COUNTER_ACTIONS = ("open", "pause", "resume", "close")
-ACTIONS = (*COUNTER_ACTIONS, *TICKET_ACTIONS, "keypad")
+ACTIONS = (*COUNTER_ACTIONS, *TICKET_ACTIONS, "ask-rating", "keypad")
 NEEDS_ARG = {"call": "NUMBER", "transfer": "SERVICE"}
 
 
@@ -91,6 +91,9 @@ def _perform(
         }[action]
         row = method(branch, counter)
         return Outcome(describe_counter(row), counter=row)
+    if action == "ask-rating":
+        asked = api.ask_rating(branch, counter)
+        return Outcome(f"{asked['number']} · the rating pad asks the customer / 请客户评价")
     if action == "call-next":
         found = api.call_next(branch, counter)
         if found is None:

@@ -205,6 +205,11 @@ class LobbyQClient:
     def complete(self, branch: str, counter: str, *, rating: int | None = None) -> JSON:
         return self._ticket(branch, counter, "complete", {"rating": rating} if rating else None)
 
+    def ask_rating(self, branch: str, counter: str) -> JSON:
+        """The counter's rating pad asks the customer to rate the ticket just completed."""
+        out: JSON = self._counter(branch, counter, "ask-rating")
+        return out
+
     def no_show(self, branch: str, counter: str) -> JSON:
         return self._ticket(branch, counter, "no-show")
 

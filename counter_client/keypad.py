@@ -21,7 +21,8 @@ On a TTY the keys are read in raw mode, one at a time. From a pipe or a file the
 are read a line at a time: a line holding one key ('+', '.', '*', '/', '-', '0',
 '=', a Tab), an empty line (Enter: call next), a number ('12', 'A012'), or an action
 word ('next', 'recall', 'start', 'complete', 'no-show', 'pause', 'resume', 'open',
-'close', 'transfer' (the list), 'transfer B', 'call A012', 'quit'). After the
+'close', 'ask-rating' (the counter's rating pad asks the customer), 'transfer' (the
+list), 'transfer B', 'call A012', 'quit'). After the
 transfer list, a line '1'-'9' picks; an empty line or '0' cancels.
 """
 

@@ -17,7 +17,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from server.api.deps import StoreDep, drop_token_from_address
+from counter_client import devices
+from server.api.deps import StoreDep, drop_token_from_address, header_token, no_branch_page
 from server.config import BranchSettings
 from server.web.pages import page_templates
 
@@ -25,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 templates = page_templates(HERE / "templates")
 
 router = APIRouter(include_in_schema=False)
+router.include_router(devices.router)  # the sign and the rating pad
 
 
 def page_settings(branch: BranchSettings) -> dict[str, Any]:
@@ -57,20 +59,11 @@ def page_settings(branch: BranchSettings) -> dict[str, Any]:
 def teller_page(branch: str, request: Request, store: StoreDep) -> Response:
     settings = store.config.branch(branch)
     if settings is None:
-        return HTMLResponse(
-            "<!doctype html><meta charset=utf-8><title>LobbyQ</title>"
-            "<p>没有这个网点 · No such branch</p>",
-            status_code=404,
-        )
+        return no_branch_page()
     token = request.query_params.get("token")
     if token:
         return drop_token_from_address(f"/counter/{settings.code}")
-    scheme, _, header_token = request.headers.get("authorization", "").partition(" ")
-    boot = {
-        "branch": page_settings(settings),
-        # Only a token sent as a header is handed to the script; a cookie stays httponly.
-        "token": header_token.strip() if scheme.lower() == "bearer" else None,
-    }
+    boot = {"branch": page_settings(settings), "token": header_token(request)}
     return templates.TemplateResponse(
         request,
         "counter.html",

@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
 from kiosk.printing import job_row, printing_of, render_options_of, ticket_print
 from printers import TicketPrint, preview_png, sample_ticket
 from server.api.deps import AnyPrincipal, Manager, StoreDep, base_url, check_branch
+from server.devices.routes import LobbyStaff
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.models import Ticket
 from server.queue.tickets import place_of
@@ -51,7 +53,7 @@ def get_job(
 ) -> dict[str, Any]:
     """Did the kiosk's ticket print? `state`: queued, printing, printed or failed."""
     check_branch(principal, branch)
-    if principal.kind == "display":
+    if principal.kind in ("display", "counter"):
         raise Forbidden("kiosks and staff only", code="kiosk_or_staff_only")
     _printer(store, branch, printer_id)
     job = printing_of(store).job(branch, printer_id, job_id) if JOB_ID.match(job_id) else None
@@ -129,3 +131,26 @@ def _preview_ticket(
             "estimated_wait_range_s": place.range_json,
         }
         return ticket_print(settings, row, out, track_url=f"{base}/t/{row.token}")
+
+
+class PrintTicketIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ticket: str = Field(min_length=1, max_length=64, description="the ticket's token")
+
+
+@router.post("/branches/{branch}/printers/{printer_id}/print", status_code=202)
+def print_ticket(
+    branch: str,
+    printer_id: str,
+    body: PrintTicketIn,
+    request: Request,
+    store: StoreDep,
+    principal: LobbyStaff,
+) -> dict[str, Any]:
+    """The lobby manager prints a ticket issued for a customer at a printer chosen on
+    the tablet. Printer trouble is the job's state, never an error of the request."""
+    del principal
+    settings = store.branch(branch)
+    _printer(store, branch, printer_id)
+    value = _preview_ticket(store, settings, request, body.ticket)
+    return printing_of(store).submit(settings.code, printer_id, value)

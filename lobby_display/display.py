@@ -74,4 +74,17 @@ def page_config(store: Store, branch: BranchSettings, display_id: str) -> dict[s
         "ws": f"/ws/branches/{branch.code}",
         "queue": f"/api/v1/branches/{branch.code}/queue",
         "recent": 7,
+        **info_config(branch, display_id),
+    }
+
+
+def info_config(branch: BranchSettings, display_id: str) -> dict[str, Any]:
+    """What the TV shows beside the queue (the display's `layout`), and where from."""
+    display = next((d for d in branch.displays if d.id == display_id), None)
+    layout = display.layout if display else "queue"
+    return {
+        "layout": layout,
+        "slide_seconds": display.slide_seconds if display else 10,
+        "boards": f"/api/v1/branches/{branch.code}/boards",
+        "slides": f"/api/v1/branches/{branch.code}/slides",
     }

@@ -64,7 +64,7 @@ def display_page(
     return templates.TemplateResponse(
         request,
         "display.html",
-        {"branch": settings, "config": config},
+        {"branch": settings, "config": config, "layout": config["layout"]},
         headers={"Cache-Control": "no-store"},
     )
 

@@ -81,21 +81,34 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+UPLOAD_BODY_BYTES = 3 * 1024 * 1024
+UPLOAD_SUFFIXES = ("/slides", "/photo")
+
+
+def is_upload(scope: Scope) -> bool:
+    return scope.get("method") in ("POST", "PUT") and str(scope.get("path", "")).endswith(
+        UPLOAD_SUFFIXES
+    )
+
+
 class BodyLimit:
     """Refuse bodies over the limit with 413 before reading them."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Image uploads (slides, staff photos) check their own 2 MiB limit with a 422.
+        self.upload_bytes = max(max_bytes, UPLOAD_BODY_BYTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_bytes if is_upload(scope) else self.max_bytes
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             response = JSONResponse(
-                error_body("body_too_large", f"request body over {self.max_bytes} bytes"),
+                error_body("body_too_large", f"request body over {limit} bytes"),
                 status_code=413,
             )
             await response(scope, receive, send)
@@ -107,7 +120,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise StarletteHTTPException(413, "request body too large")
             return message
 
@@ -167,11 +180,13 @@ def create_app(
 
     # The UI packages plug their parts into the store (printing, voice...).
     from counter_client import routes as counter_routes
+    from kiosk import lobby as lobby_routes
     from kiosk import routes as kiosk_routes
     from lobby_display import routes as display_routes
     from server.api import teller as teller_routes
     from server.customer import routes as customer_routes
     from server.dashboard import routes as dashboard_routes
+    from server.devices import routes as device_routes
     from server.hq import routes as hq_routes
     from server.plan import routes as plan_routes
     from server.realtime import routes as realtime_routes
@@ -186,6 +201,8 @@ def create_app(
         display_routes,
         counter_routes,
         dashboard_routes,
+        device_routes,
+        lobby_routes,
         hq_routes,
         plan_routes,
     ]

@@ -54,18 +54,21 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 # new role is one line here (docs/security.md lists the matrix).
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     "teller": frozenset({"counter"}),
-    "manager": frozenset({"counter", "manage", "stats"}),
-    "admin": frozenset({"counter", "manage", "stats", "admin", "overview"}),
+    # 大堂经理: the lobby tablet (issue for customers, appointments, VIPs, moves).
+    "lobby": frozenset({"lobby"}),
+    "manager": frozenset({"counter", "manage", "stats", "lobby"}),
+    "admin": frozenset({"counter", "manage", "stats", "admin", "lobby", "overview"}),
     "regional": frozenset({"stats", "overview"}),  # read-only: its branches (server/hq)
 }
 
 
 @dataclass(frozen=True)
 class Principal:
-    kind: Literal["user", "kiosk", "display"]
+    kind: Literal["user", "kiosk", "display", "counter"]
     name: str  # username or device id
     role: str = ""  # a key of ROLE_CAPABILITIES for users
     branch: str | None = None  # devices belong to one branch
+    counter: str | None = None  # a counter device (sign and pad) belongs to one counter
 
     @property
     def is_staff(self) -> bool:
@@ -131,6 +134,10 @@ class Tokens:
                 self._devices[kiosk.token] = Principal("kiosk", kiosk.id, branch=branch.code)
             for display in branch.displays:
                 self._devices[display.token] = Principal("display", display.id, branch=branch.code)
+            for device in branch.counter_devices:
+                self._devices[device.token] = Principal(
+                    "counter", device.id, branch=branch.code, counter=device.counter
+                )
 
     def issue(self, username: str, role: str, version: int) -> str:
         return self._serializer.dumps({"u": username, "r": role, "v": version})

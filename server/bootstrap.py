@@ -73,9 +73,12 @@ def ensure_users(session: Session, config: AppConfig) -> list[tuple[str, str]]:
     for settings in config.users:
         existing = session.exec(select(User).where(User.username == settings.username)).first()
         if existing is not None:
+            # Who they are on the sign and the pad follows the config.
+            existing.staff_no = settings.staff_no
+            existing.display_name = settings.display_name or existing.display_name
             if existing.branches != settings.branches:  # the config says whom a user oversees
                 existing.branches = list(settings.branches)
-                session.add(existing)
+            session.add(existing)
             continue
         password = settings.password or secrets.token_urlsafe(9)
         if not settings.password:
@@ -86,6 +89,7 @@ def ensure_users(session: Session, config: AppConfig) -> list[tuple[str, str]]:
                 password_hash=hash_password(password),
                 role=Role(settings.role),
                 display_name=settings.display_name or settings.username,
+                staff_no=settings.staff_no,
                 branches=list(settings.branches),
             )
         )

@@ -91,7 +91,12 @@ def _banner(settings: AppConfig, base: str) -> None:
         for display in branch.displays:
             page = f"{base}/display/{branch.code}/{display.id}"
             typer.echo(f"    display   {page}?token={token(display.token)}")
+        for device in branch.counter_devices:
+            query = f"{branch.code}/{device.counter}"
+            typer.echo(f"    sign      {base}/counter-sign/{query}?token={token(device.token)}")
+            typer.echo(f"    pad       {base}/rate/{query}?token={token(device.token)}")
         typer.echo(f"    counter   {base}/counter/{branch.code}")
+        typer.echo(f"    lobby     {base}/lobby/{branch.code}")
         typer.echo(f"    dashboard {base}/dashboard/{branch.code}")
     typer.echo("  (a device may also open its address without ?token= and take the token in its")
     typer.echo("   form once, which keeps the token out of the browser's history)")

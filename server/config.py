@@ -112,8 +112,9 @@ class UserSettings(Strict):
     # Empty: a random password is generated at first start and written to
     # <data_dir>/initial-passwords.txt, so no default password exists anywhere.
     password: str = ""
-    role: Literal["teller", "manager", "admin", "regional"] = "teller"
-    display_name: str = ""
+    role: Literal["teller", "lobby", "manager", "admin", "regional"] = "teller"
+    display_name: str = Field(default="", max_length=50)
+    staff_no: str = Field(default="", pattern=r"^[A-Za-z0-9-]{0,16}$")  # on the sign and the pad
     branches: list[str] = Field(default_factory=list)  # regional: its branches ("*": all)
 
     @field_validator("password")
@@ -173,8 +174,23 @@ class KioskSettings(Strict):
     printer: str = ""
 
 
+# What a TV shows beside the queue (the current call always takes the whole screen
+# while it is announced): nothing, the rate board and bulletin, the slides, or all.
+DisplayLayout = Literal["queue", "queue+board", "queue+slides", "queue+board+slides"]
+
+
 class DisplaySettings(Strict):
     id: str = Field(pattern=CODE)
+    token: str = Field(min_length=8)
+    layout: DisplayLayout = "queue"
+    slide_seconds: float = Field(default=10, ge=3, le=600)
+
+
+class CounterDeviceSettings(Strict):
+    """A counter's sign above it and its rating pad facing the customer share a token."""
+
+    id: str = Field(pattern=CODE)
+    counter: str = Field(pattern=CODE)
     token: str = Field(min_length=8)
 
 
@@ -318,6 +334,7 @@ class BranchSettings(Strict):
     counters: list[CounterSettings] = []
     kiosks: list[KioskSettings] = []
     displays: list[DisplaySettings] = []
+    counter_devices: list[CounterDeviceSettings] = []
     printers: list[PrinterSettings] = []
     voice: VoiceSettings = VoiceSettings()
     vip_customers: list[VipCustomer] = []
@@ -349,6 +366,12 @@ class BranchSettings(Strict):
         _unique("kiosks", [k.id for k in self.kiosks])
         _unique("displays", [d.id for d in self.displays])
         _unique("printers", [p.id for p in self.printers])
+        _unique("counter_devices", [d.id for d in self.counter_devices])
+        for device in self.counter_devices:
+            if self.counter(device.counter) is None:
+                raise ValueError(
+                    f"counter device {device.id} is for unknown counter {device.counter!r}"
+                )
         services = {s.code for s in self.services}
         for counter in self.counters:
             for code in counter.services:
@@ -358,7 +381,7 @@ class BranchSettings(Strict):
         for kiosk in self.kiosks:
             if kiosk.printer and kiosk.printer not in printers:
                 raise ValueError(f"kiosk {kiosk.id} uses unknown printer {kiosk.printer!r}")
-        for code in (self.booking.capacity if self.booking else {}):
+        for code in self.booking.capacity if self.booking else {}:
             if code not in services:
                 raise ValueError(f"booking.capacity names unknown service {code!r}")
         return self
@@ -403,6 +426,7 @@ class AppConfig(Strict):
         _unique("users", [u.username for u in self.users])
         tokens = [k.token for b in self.branches for k in b.kiosks]
         tokens += [d.token for b in self.branches for d in b.displays]
+        tokens += [d.token for b in self.branches for d in b.counter_devices]
         _unique("device tokens", tokens)
         known = {b.code for b in self.branches} | {"*"}
         for user in self.users:

@@ -45,6 +45,7 @@ class CounterState(StrEnum):
 
 class Role(StrEnum):
     teller = "teller"
+    lobby = "lobby"  # 大堂经理: issues tickets for customers, moves waiting ones
     manager = "manager"
     admin = "admin"
     regional = "regional"  # read-only statistics and overview of its branches (API.md v1.1)
@@ -146,8 +147,13 @@ class Ticket(SQLModel, table=True):
     estimated_wait_s: int | None = None  # as promised at issue, to measure against
     people_ahead_at_issue: int | None = None
     estimate_raw_s: int | None = None  # the played-forward estimate behind the promise (0009)
-    rating: int | None = None
+    rating: int | None = None  # the customer's (pad or phone), once (see server/devices)
     comment: str | None = None
+    # Migration 0007: the reasons of a low rating, when it was given, and the figure a
+    # teller typed at completion (v1 `complete {rating}`), kept but never counted.
+    rating_reasons: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    rated_at: datetime | None = None
+    teller_rating: int | None = None
     source: str = ""  # kiosk id or staff username
     notified_at: datetime | None = None  # the branch webhook was sent (migration 0003)
 
@@ -178,6 +184,8 @@ class User(SQLModel, table=True):
     role: Role = Role.teller
     display_name: str = ""
     active: bool = True
+    staff_no: str = ""  # migration 0007: on the counter sign and the rating pad
+    photo: str = ""  # file name under <data_dir>/staff-photos, set by a manager
     # Raised to end every token the user holds (logout, new password or role, disabled):
     # a token carries the value it was issued with (server/auth.py).
     token_version: int = 0
@@ -197,6 +205,41 @@ class Appointment(SQLModel, table=True):
     status: str = "booked"  # booked | checked_in | cancelled
     ticket_id: int | None = None
     created_at: datetime | None = None
+
+
+class Board(SQLModel, table=True):
+    """A TV information board of a branch (migration 0007): `rates` or `bulletin`."""
+
+    branch: str = Field(primary_key=True, max_length=32)
+    name: str = Field(primary_key=True, max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime | None = None
+    updated_by: str = ""
+
+
+class Slide(SQLModel, table=True):
+    """An image the TVs rotate; the file is under <data_dir>/slides/<branch>/."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch: str = Field(max_length=32, index=True)
+    file: str = Field(max_length=64)
+    media_type: str = Field(max_length=32)
+    width: int
+    height: int
+    size: int
+    created_at: datetime
+
+
+class DeviceLink(SQLModel, table=True):
+    """When a device (kiosk, TV, counter sign, rating pad, lobby tablet) was last
+    connected. `open` counts the processes holding at least one of its sockets."""
+
+    branch: str = Field(primary_key=True, max_length=32)
+    device: str = Field(primary_key=True, max_length=80)
+    kind: str = Field(max_length=16)
+    open: int = 0
+    connected_at: datetime | None = None
+    disconnected_at: datetime | None = None
 
 
 class TicketFact(SQLModel, table=True):

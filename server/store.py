@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from server.auth import LoginLimiter, Tokens, UserDirectory
 from server.config import AppConfig, BranchSettings
 from server.db import Database
+from server.devices.health import DeviceLinks
 from server.errors import NotFound
 from server.events import Event, pending_events
 from server.hub import Hub
@@ -56,6 +57,8 @@ class Store:
         # Extra sections of /health (printers...) and extra /metrics families.
         self.health_probes: dict[str, Callable[[], Any]] = {}
         self.metric_hooks: list[Callable[[Any], None]] = []
+        # When each hall device was last connected (server/devices/health.py).
+        self.device_links = DeviceLinks(db)
 
     def now(self) -> datetime:
         return self.clock()

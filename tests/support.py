@@ -40,6 +40,7 @@ PASSWORDS = {
     "teller2": "teller2-pass",
     "teller3": "teller3-pass",
     "teller4": "teller4-pass",
+    "lobby1": "lobby1-pass",  # the lobby manager of tests/devices
 }
 KIOSK_TOKEN = "kiosk-token-k1"
 DISPLAY_TOKEN = "display-token-tv1"

@@ -21,7 +21,7 @@
     requested: 0, applied: 0, appliedSeq: -1,
     busy: false,
     live: null, wsLive: false, pollTimer: null,
-    dialog: null,            // "call" | "transfer" | "rating" | "close"
+    dialog: null,            // "call" | "transfer" | "close"
     transferTargets: [],
     view: null,
   };
@@ -412,13 +412,10 @@
     }),
     recall: () => act("/recall", undefined, (d) => called(d, { zh: "已重呼", en: "Recalled" })),
     start: () => act("/start", undefined, (d) => called(d, { zh: "开始办理", en: "Serving" })),
-    complete: () => {
-      const t = S.summary && S.summary.current;
-      if (B.ratings_enabled && S.summary && S.summary.ratings_enabled && t) {
-        $("rating-number").textContent = t.number;
-        openDialog("rating");
-      } else return complete(null);
-    },
+    // The customer rates on the counter's pad (or phone); the teller only asks.
+    complete: () => act("/complete", undefined, (d) => called(d, { zh: "已办结", en: "Completed" })),
+    "ask-rating": () => act("/ask-rating", undefined, (d) =>
+      say("ok", `已请客户评价 ${d.number}`, `Rating pad asks the customer for ${d.number}`)),
     "no-show": () => act("/no-show", undefined, (d) => called(d, { zh: "已过号", en: "No-show" })),
     transfer: () => openTransfer(),
     call: () => { $("call-number").value = ""; openDialog("call"); $("call-number").focus(); },
@@ -429,12 +426,6 @@
     },
     close: () => openDialog("close"),
   };
-
-  function complete(rating) {
-    closeDialog();
-    return act("/complete", rating ? { rating } : undefined, (d) =>
-      called(d, { zh: "已办结", en: "Completed" }));
-  }
 
   function openTransfer() {
     const t = S.summary && S.summary.current;
@@ -500,7 +491,7 @@
 
   // ---------------------------------------------------------------- keys
 
-  const KEYS = { F1: "next", F2: "recall", F3: "start", F4: "complete", F5: "no-show", F6: "transfer", F7: "call", F8: "pause", F9: "close" };
+  const KEYS = { F1: "next", F2: "recall", F3: "start", F4: "complete", F5: "no-show", F6: "transfer", F7: "call", F8: "pause", F9: "close", F10: "ask-rating" };
 
   document.addEventListener("keydown", (event) => {
     if (/^F([1-9]|1[0-2])$/.test(event.key)) event.preventDefault();  // F1 help, F5 reload...
@@ -518,10 +509,7 @@
 
   function dialogKey(event) {
     if (event.key === "Escape") { event.preventDefault(); closeDialog(); return; }
-    if (S.dialog === "rating") {
-      const rating = { 1: 5, 2: 3, 3: 1, 0: 0 }[event.key];
-      if (rating !== undefined) { event.preventDefault(); closeDialog(); enqueue(() => complete(rating || null)); }
-    } else if (S.dialog === "transfer" && /^[1-9]$/.test(event.key)) {
+    if (S.dialog === "transfer" && /^[1-9]$/.test(event.key)) {
       event.preventDefault(); const i = Number(event.key) - 1; closeDialog(); enqueue(() => transferTo(i));
     } else if (S.dialog === "close" && event.key === "Enter") {
       event.preventDefault(); closeDialog(); enqueue(closeCounter);
@@ -534,9 +522,6 @@
 
   for (const button of document.querySelectorAll("#actions button")) {
     button.addEventListener("click", () => enqueue(() => ACTIONS[button.dataset.action]()));
-  }
-  for (const button of document.querySelectorAll("#dlg-rating button")) {
-    button.addEventListener("click", () => { closeDialog(); enqueue(() => complete(Number(button.dataset.rating) || null)); });
   }
   for (const overlay of document.querySelectorAll(".overlay")) {
     overlay.addEventListener("click", (event) => { if (event.target === overlay) closeDialog(); });

@@ -32,6 +32,7 @@
     events: 0,
   };
   var serverOffsetMs = 0; // server clock - local clock, from message timestamps
+  var offsetKnown = false; // a ping has set serverOffsetMs
 
   // --- rendering ------------------------------------------------------------------
 
@@ -316,10 +317,12 @@
       onEvent: function (message) {
         state.seq = message.seq;
         applyEvent(message);
+        // info.js (boards, slides, the full-screen call) follows the same stream.
+        document.dispatchEvent(new CustomEvent("lobbyq:event", { detail: message }));
       },
       onPing: function (message) {
         var at = Date.parse(message.at || "");
-        if (!isNaN(at)) serverOffsetMs = at - Date.now();
+        if (!isNaN(at)) { serverOffsetMs = at - Date.now(); offsetKnown = true; }
       },
       onStatus: function (connected) {
         state.connected = connected;
@@ -353,6 +356,7 @@
     get connected() { return state.connected; },
     get soundBlocked() { return soundBlocked; },
     get live() { return live; },
+    get serverOffsetMs() { return offsetKnown ? serverOffsetMs : null; },
     reconnect: function () { live.reconnect(); },
   };
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.auth import Principal
 from server.errors import Forbidden, NotAuthenticated
@@ -88,6 +88,24 @@ def drop_token_from_address(page: str) -> Response:
     up in the browser's history, in proxy logs and in Referer headers); the page opens
     without it and asks to sign in (docs/security.md)."""
     return RedirectResponse(page, status_code=303)
+
+
+def header_token(request: Request) -> str | None:
+    """A bearer token sent as a header: the only kind a staff page hands to its script
+    (a cookie stays httponly)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def no_branch_page() -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><meta charset=utf-8><title>LobbyQ</title>"
+        "<p>没有这个网点 · No such branch</p>",
+        status_code=404,
+    )
+
+
+DEVICE_COOKIE_AGE_S = 400 * 24 * 3600
 
 
 def base_url(request: Request, store: Store) -> str:

@@ -64,7 +64,7 @@ def _create_ticket(
     branch: str, body: TicketCreate, request: Request, store: Store, principal: Principal
 ) -> JSONResponse:
     check_branch(principal, branch)
-    if principal.kind == "display":
+    if principal.kind in ("display", "counter"):
         raise Forbidden("displays cannot issue tickets", code="kiosk_or_staff_only")
     settings = store.branch(branch)
     priority = body.priority

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from server.config import BranchSettings
+from server.devices.ratings import claim_rating, rated_data
 from server.errors import Conflict, Forbidden, InvalidInput
 from server.events import EventType, record
 from server.models import Ticket, TicketEvent, TicketStatus
@@ -50,7 +51,8 @@ def leave_feedback(
     if feedback_given(session, ticket):
         raise Conflict("感谢，您已评价过。You have already rated this visit.", code="already_rated")
     if rating is not None:
-        ticket.rating = rating
+        # The same single rating per ticket as the counter's pad.
+        claim_rating(session, ticket, rating=rating, reasons=None, now=now)
     ticket.comment = text or None
     session.add(ticket)
     record(
@@ -61,12 +63,6 @@ def leave_feedback(
         ticket_id=ticket.id,
         counter=ticket.counter,
         teller=ticket.teller,
-        data={
-            "number": ticket.number,
-            "service": ticket.service,
-            "counter": ticket.counter,
-            "rating": rating,
-            "has_comment": bool(text),
-        },
+        data=rated_data(ticket, rating=rating, source="phone", has_comment=bool(text)),
     )
     return ticket

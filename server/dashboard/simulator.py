@@ -28,6 +28,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from server.config import BranchSettings
+from server.devices.ratings import LOW_RATING, REASONS, rate_at_counter
 from server.errors import LobbyQError, QueueEmpty
 from server.models import Counter, CounterState, Role, Ticket, TicketStatus, User
 from server.queue import counters as counter_rules
@@ -464,10 +465,21 @@ class Simulation:
         self.wake_idle(now, customer.service)
 
     def finish(self, now: datetime, desk: Desk) -> None:
-        rating = None
+        ticket = self.act(ticket_rules.complete, desk, now)
         if self.branch.ratings_enabled and self.rng.random() < self.plan.rating_share:
+            # The customer rates on the counter's pad a few seconds later.
             rating = self.rng.choices([r for r, _ in RATINGS], [w for _, w in RATINGS])[0]
-        self.act(ticket_rules.complete, desk, now, rating=rating)
+            reasons = [self.rng.choice(REASONS)] if rating <= LOW_RATING else []
+            with self.write() as session:
+                rate_at_counter(
+                    session=session,
+                    branch=self.branch,
+                    counter=desk.number,
+                    number=ticket.number,
+                    rating=rating,
+                    reasons=reasons,
+                    now=now + timedelta(seconds=self.rng.uniform(2, 8)),
+                )
         self.result.served += 1
         self.free(now, desk)
 

@@ -629,11 +629,13 @@ def complete(
         ticket.started_at = ticket.called_at  # start is optional
     ticket.status = TicketStatus.completed
     ticket.finished_at = as_utc(now)
+    # v1's `rating` at completion is the teller's word: kept, never counted (API.md
+    # v1.1); the customer rates on the pad or the phone (server/devices/ratings.py).
     if rating is not None:
-        ticket.rating = rating
+        ticket.teller_rating = rating
     session.add(ticket)
     _release(session, row)
-    _record_ticket(session, branch, EventType.ticket_completed, ticket, now, rating=rating)
+    _record_ticket(session, branch, EventType.ticket_completed, ticket, now, teller_rating=rating)
     return ticket
 
 

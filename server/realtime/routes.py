@@ -21,10 +21,11 @@ from starlette.websockets import WebSocketState
 
 from server.api.deps import SESSION_COOKIE, check_branch
 from server.auth import Principal
+from server.devices.health import device_of
 from server.errors import LobbyQError, NotAuthenticated
 from server.realtime.fanout import frame_writer
 from server.realtime.snapshots import stop_shared
-from server.realtime.stream import BranchStream, SendWatch, limits_for, parse_since
+from server.realtime.stream import BranchStream, SendWatch, for_counter, limits_for, parse_since
 from server.store import Store
 from server.web.device import DEVICE_COOKIE
 
@@ -63,13 +64,24 @@ async def branch_events(websocket: WebSocket, branch: str) -> None:
         await websocket.close(code=NOT_FOUND, reason="branch_not_found")
         return
     try:
-        authorise(store, branch, websocket_token(websocket))
+        principal = authorise(store, branch, websocket_token(websocket))
     except LobbyQError as refused:
         await websocket.close(code=POLICY_VIOLATION, reason=refused.code)
         return
     stream = BranchStream(store, settings, websocket.send_text, frame_writer(websocket.scope))
+    if principal.counter is not None:  # a counter's sign and pad see their counter's events
+        stream.keep = for_counter(principal.counter)
     since = parse_since(websocket.query_params.get("since"))
-    await serve_until_closed(websocket, stream, send_watch(store), since)
+    device = device_of(principal, websocket.query_params.get("client"))
+    if device is None:
+        await serve_until_closed(websocket, stream, send_watch(store), since)
+        return
+    kind, name = device
+    await store.device_links.opened(branch, kind, name, store.now())
+    try:
+        await serve_until_closed(websocket, stream, send_watch(store), since)
+    finally:
+        await store.device_links.closed(branch, kind, name, store.now())
 
 
 async def serve_until_closed(

@@ -147,6 +147,19 @@ def parse_since(value: str | None) -> int | None:
 
 
 Send = Callable[[str], Awaitable[None]]
+Keep = Callable[[Event], bool]
+
+
+def for_counter(number: str) -> Keep:
+    """The events a counter's sign and pad get: those of that counter."""
+
+    def keep(event: Event) -> bool:
+        data = event.data
+        if event.type == "counter.updated":
+            return data.get("number") == number
+        return data.get("counter") == number or data.get("from_counter") == number
+
+    return keep
 
 
 class BranchStream:
@@ -178,6 +191,8 @@ class BranchStream:
         self.direct_sent = 0  # events written by write_frame
         self.sending_since: float | None = None  # loop time a send began (see SendWatch)
         self.sent_at = 0.0  # loop time the last message went out
+        # Events this subscriber is not to see are skipped, their seq still counted.
+        self.keep: Keep | None = None
 
     async def run(self, since: int | None) -> None:
         self._loop = asyncio.get_running_loop()
@@ -217,6 +232,9 @@ class BranchStream:
         or return False to have it queued (the task then handles it)."""
         if event.seq != self.last + 1 or event.branch != self.branch.code:
             return False
+        if self.keep is not None and not self.keep(event):
+            self.last = event.seq
+            return True
         assert self._write_frame is not None
         try:
             written = self._write_frame(event_frame(event))
@@ -279,6 +297,9 @@ class BranchStream:
 
     async def _send_event(self, event: Event) -> None:
         if event.seq <= self.last:
+            return
+        if self.keep is not None and not self.keep(event):
+            self.last = event.seq
             return
         await self._send_timed(event_text(event))
         self.last = event.seq

@@ -71,6 +71,7 @@ FIGURES = (
     "no_show_pct",
     "transfer_wait_avg_s",
     "recalls",
+    "rating_avg",
 )
 
 
@@ -139,7 +140,7 @@ class TicketFacts:
             self.counter, self.teller = event.counter, event.teller
             start = self.segment_start or self.first_call_at
             self.service_s = (at - start).total_seconds() if start else None
-            self._rate(data.get("rating"))
+            # A rating typed by the teller at completion is never counted (API.md v1.1).
         elif kind == EventType.ticket_no_show:
             self.outcome = "no_show"
             self.counter, self.teller = event.counter, event.teller
@@ -355,6 +356,7 @@ def figures(tickets: Sequence[TicketFacts], branch: BranchSettings) -> dict[str,
             _r(sum(transfer_waits) / len(transfer_waits)) if transfer_waits else None
         ),
         "recalls": sum(t.recalls for t in tickets),
+        "rating_avg": round(sum(rated) / len(rated), 2) if rated else None,
     }
 
 

@@ -71,6 +71,7 @@ def test_every_action_and_the_errors(server: LiveServer) -> None:
                 ([*four, "recall"], None),
                 ([*four, "start"], None),
                 ([*four, "complete", "--rating", "5"], None),
+                ([*four, "ask-rating"], None),
                 ([*four, "call-next"], None),
                 ([*four, "close"], None),
             ]
@@ -94,10 +95,13 @@ def test_every_action_and_the_errors(server: LiveServer) -> None:
         f"{c1} serving at counter 4 · service C · normal",
         f"{c1} completed at counter 4 · service C · normal",
     ]
+    # the teller asks the customer to rate on the counter's pad (the teller's own
+    # --rating above is kept but never counted)
+    assert ok(day_four[5]) == f"{c1} · the rating pad asks the customer / 请客户评价"
     # nobody waits for counter 4 (service C): a clear message and its own exit code
-    assert day_four[5].returncode == 3
-    assert day_four[5].stdout.strip() == "nobody is waiting for counter 4 / 当前没有等候的客户"
-    assert ok(day_four[6]) == "counter 4 closed · nobody"
+    assert day_four[6].returncode == 3
+    assert day_four[6].stdout.strip() == "nobody is waiting for counter 4 / 当前没有等候的客户"
+    assert ok(day_four[7]) == "counter 4 closed · nobody"
     assert [ok(r) for r in day_two] == [
         "counter 2 open · teller2",
         f"{a1} called at counter 2 · service A · normal",

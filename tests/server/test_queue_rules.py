@@ -210,7 +210,8 @@ class TestRecallStartComplete:
         called = env.call("1")
         env.clock.advance(90)
         done = env.act(tickets.complete, "1", rating=5)
-        assert done.status == TicketStatus.completed and done.rating == 5
+        assert done.status == TicketStatus.completed and done.teller_rating == 5
+        assert done.rating is None  # the customer's, on the pad or the phone
         assert done.started_at == called.called_at
         assert (done.finished_at - done.started_at) == timedelta(seconds=90)
 

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from server.config import AppConfig, BranchSettings
 from server.db import Database
+from server.devices import ratings
 from server.models import Ticket
 from server.queue import counters, tickets
 from tests.support import FakeClock
@@ -55,6 +56,19 @@ class Day:
                 **kw,
             )
 
+    def rate(self, s: float, counter: str, number: str, rating: int) -> None:
+        """The customer rates on the counter's pad."""
+        with self.db.write() as session:
+            ratings.rate_at_counter(
+                session=session,
+                branch=self.branch,
+                counter=counter,
+                number=number,
+                rating=rating,
+                reasons=[],
+                now=self.at(s),
+            )
+
     def open(self, s: float, counter: str, username: str) -> None:
         self.counter(s, counters.open_counter, counter, username)
 
@@ -88,10 +102,11 @@ def build_history(day: Day) -> None:
     assert day.issue(120, "B") == "B001"  # T3
     assert day.issue(180, "A", "vip") == "VA003"  # T4
     assert day.issue(240, "A") == "A004"  # T5
-    # T1: called 300 (wait 300), started 330, completed 600 (service 270), rated 5.
+    # T1: called 300 (wait 300), started 330, completed 600 (service 270), rated 5 on the pad.
     day.call(300, "1", "teller1", "A001")
     day.counter(330, c.start_service, "1", "teller1")
-    day.counter(600, c.complete, "1", "teller1", rating=5)
+    day.counter(600, c.complete, "1", "teller1")
+    day.rate(600, "1", "A001", 5)
     # T3: called 420 (wait 300), recalled 480, no-show 540; reinstated: called again by
     # number at 900, completed at 1000 without a start (service 100), rated 3.
     day.call(420, "3", "teller3", "B001")
@@ -105,7 +120,8 @@ def build_history(day: Day) -> None:
     # T5: cancelled by the customer at 840, never called.
     day.cancel(840, "A004")
     day.call(900, "3", "teller3", "B001")
-    day.counter(1000, c.complete, "3", "teller3", rating=3)
+    day.counter(1000, c.complete, "3", "teller3")
+    day.rate(1000, "3", "B001", 3)
     day.counter(1060, c.call_next, "4", "teller4")
     day.counter(1100, c.start_service, "4", "teller4")
     # T2: called 1200 (wait 1140: past A's 15-minute target), completed 1500 (service 300).
@@ -115,7 +131,9 @@ def build_history(day: Day) -> None:
     day.call(1400, "3", "teller3", "B002")
     day.counter(1430, c.recall, "3", "teller3")
     day.counter(1460, c.mark_no_show, "3", "teller3")
-    day.counter(1500, c.complete, "1", "teller1")
-    day.counter(1700, c.complete, "4", "teller4", rating=4)
+    # The teller typed a 1 at completion (v1 `complete {rating}`): never counted.
+    day.counter(1500, c.complete, "1", "teller1", rating=1)
+    day.counter(1700, c.complete, "4", "teller4")
+    day.rate(1700, "4", "VA003", 4)
     # T7: issued at 11:01:40, still waiting at the end of the day.
     assert day.issue(3700, "C") == "C001"

@@ -396,7 +396,8 @@ function statsRow(r, group) {
     el("td", {class: "num"}, minutes(r.wait_avg_s)), el("td", {class: "num"}, minutes(r.wait_p50_s)),
     el("td", {class: "num"}, minutes(r.wait_p90_s)), el("td", {class: "num"}, minutes(r.wait_max_s)),
     el("td", {class: "num"}, minutes(r.service_avg_s)), el("td", {class: "num"}, minutes(r.service_p90_s)),
-    within, el("td", {class: "num"}, r.ratings), el("td", {class: "num"}, pct(r.satisfied_pct)));
+    within, el("td", {class: "num"}, r.ratings), el("td", {class: "num"}, pct(r.satisfied_pct)),
+    el("td", {class: "num"}, r.rating_avg === null || r.rating_avg === undefined ? "–" : r.rating_avg.toFixed(2) + "★"));
 }
 
 // --- start ---------------------------------------------------------------------------------

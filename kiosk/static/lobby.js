@@ -1,0 +1,322 @@
+/* LobbyQ lobby manager's tablet. Issues tickets with POST /tickets (the kiosk's own
+ * rules), reads GET /lobby after each event of the branch (debounced), moves waiting
+ * tickets with POST /tickets/{number}/move. Text is set with textContent only.
+ * Test hook: window.lobbyqLobby = {state}. */
+(function () {
+  "use strict";
+
+  var boot = JSON.parse(document.getElementById("boot").textContent);
+  var B = boot.branch;
+  var API = "/api/v1/branches/" + encodeURIComponent(B.code);
+  var $ = function (id) { return document.getElementById(id); };
+  var state = { service: null, priority: "normal", overview: null, refreshes: 0, issued: [], link: "connecting", seq: -1 };
+  var SERVICES = {};
+  B.services.forEach(function (s) { SERVICES[s.code] = s; });
+  var PRIORITIES = {};
+  B.priorities.forEach(function (p) { PRIORITIES[p.code] = p; });
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+  function bi(zh, en) {
+    var span = el("span", "bi", zh);
+    span.append(el("span", "en", en));
+    return span;
+  }
+
+  function api(method, url, body) {
+    var headers = {};
+    if (boot.token) headers.Authorization = "Bearer " + boot.token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(url, {
+      method: method, headers: headers, credentials: "same-origin", cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      if (response.status === 401) { location.reload(); }
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { ok: response.ok, status: response.status, data: data };
+      });
+    });
+  }
+
+  function toast(text) {
+    var box = $("toast");
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { box.hidden = true; }, 4000);
+  }
+
+  function localTime(iso) {
+    return new Intl.DateTimeFormat("zh-CN", { timeZone: B.timezone, hour: "2-digit", minute: "2-digit", hour12: false })
+      .format(new Date(iso));
+  }
+  function minutes(seconds) {
+    var s = Math.max(0, Math.round(seconds));
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  // --- sign-in -------------------------------------------------------------------
+
+  if (!boot.user) {
+    $("live").hidden = true;
+    $("login").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var error = $("login-error");
+      error.hidden = true;
+      api("POST", "/api/v1/auth/login", { username: $("username").value.trim(), password: $("password").value })
+        .then(function (answer) {
+          if (answer.ok) { location.reload(); return; }
+          error.textContent = (answer.data.error && answer.data.error.message) || "登录失败 Sign-in failed";
+          error.hidden = false;
+        });
+    });
+    return;
+  }
+  $("user").textContent = boot.user;
+  $("signout").hidden = false;
+  $("signout").addEventListener("click", function () {
+    api("POST", "/api/v1/auth/logout").then(function () { location.reload(); });
+  });
+  if (!boot.allowed) { $("live").hidden = true; return; }
+
+  // --- issuing --------------------------------------------------------------------
+
+  function renderChoices() {
+    var box = $("services");
+    box.replaceChildren();
+    B.services.forEach(function (s) {
+      var b = el("button", "service");
+      b.type = "button";
+      b.dataset.service = s.code;
+      b.setAttribute("aria-pressed", String(state.service === s.code));
+      b.append(el("b", "", s.code), bi(s.name.zh, s.name.en));
+      b.addEventListener("click", function () { state.service = s.code; renderChoices(); });
+      box.append(b);
+    });
+    var pbox = $("priorities");
+    pbox.replaceChildren();
+    B.priorities.forEach(function (p) {
+      var b = el("button", "priority");
+      b.type = "button";
+      b.dataset.priority = p.code;
+      b.setAttribute("aria-pressed", String(state.priority === p.code));
+      b.append(bi(p.name.zh, p.name.en));
+      b.addEventListener("click", function () { state.priority = p.code; renderChoices(); });
+      pbox.append(b);
+    });
+  }
+
+  var printer = $("printer");
+  B.printers.forEach(function (id) { var o = el("option", "", id); o.value = id; printer.append(o); });
+  if (!B.printers.length) { $("out-print").disabled = true; printer.disabled = true; }
+  else { $("out-print").checked = true; }
+
+  function issue() {
+    var error = $("issue-error");
+    error.hidden = true;
+    var code = $("appointment-code").value.trim();
+    var ref = $("customer-ref").value.trim();
+    if (!state.service && !code) { error.textContent = "请选择业务 Choose a service"; error.hidden = false; return; }
+    var body = { service: state.service || B.services[0].code, priority: state.priority, print: false, lang: "zh" };
+    if (ref) body.customer_ref = ref;
+    if (code) body.appointment_code = code;
+    var toPrinter = $("out-print").checked && printer.value;
+    $("issue").disabled = true;
+    api("POST", API + "/tickets", body).then(function (answer) {
+      $("issue").disabled = false;
+      if (!answer.ok) {
+        error.textContent = (answer.data.error && answer.data.error.message) || "取号失败 Could not issue";
+        error.hidden = false;
+        return;
+      }
+      var t = answer.data;
+      state.issued.push(t.number);
+      showResult(t, toPrinter);
+      $("customer-ref").value = "";
+      $("appointment-code").value = "";
+      state.priority = "normal";
+      renderChoices();
+      if (toPrinter) {
+        api("POST", API + "/printers/" + encodeURIComponent(toPrinter) + "/print", { ticket: t.token }).then(function (p) {
+          var ok = p.ok && p.data.state !== "failed";
+          $("result-print").textContent = ok ? "已送打印机 " + toPrinter + " · Sent to printer"
+            : "打印失败，请出示二维码 · Printing failed, show the QR (" + ((p.data && (p.data.error || (p.data.error && p.data.error.message))) || "") + ")";
+          if (!ok) showQr(t);
+        });
+      }
+    });
+  }
+
+  function showQr(t) {
+    var img = $("result-qr");
+    img.src = "/kiosk/qr.svg?data=" + encodeURIComponent(t.track_url);
+    img.hidden = false;
+  }
+
+  function showResult(t, toPrinter) {
+    $("result").hidden = false;
+    $("result-number").textContent = t.number;
+    var service = SERVICES[t.service];
+    var ahead = t.position === null || t.position === undefined ? "" : " · 前面 " + t.position + " 人 ahead";
+    $("result-what").textContent = (service ? service.name.zh + " " + service.name.en : t.service) + ahead +
+      (t.notice ? " · " + t.notice : "");
+    $("result-qr").hidden = true;
+    $("result-print").textContent = toPrinter ? "打印中… Printing…" : "请客户扫码 · Customer scans the QR";
+    if (!toPrinter) showQr(t);
+  }
+
+  $("issue").addEventListener("click", issue);
+
+  // --- the lobby's state -------------------------------------------------------------
+
+  var STATE_TEXT = {
+    arrived: ["已到", "Arrived"], late: ["迟到", "Late"], due: ["将到", "Due"], later: ["稍后", "Later"],
+  };
+  var STATUS_TEXT = {
+    waiting: ["等候", "Waiting"], called: ["已叫", "Called"], serving: ["办理中", "Serving"],
+    completed: ["已办结", "Done"], no_show: ["过号", "No-show"], cancelled: ["已取消", "Cancelled"],
+  };
+
+  function renderOverview() {
+    var o = state.overview;
+    if (!o) return;
+    var appts = $("appointments");
+    appts.replaceChildren();
+    $("appt-count").textContent = o.appointments.length ? "(" + o.appointments.length + ")" : "";
+    if (!o.appointments.length) appts.append(el("li", "empty", "今日无预约 · No appointments today"));
+    o.appointments.forEach(function (a) {
+      var li = el("li", "row appt " + a.state);
+      var s = STATE_TEXT[a.state] || [a.state, a.state];
+      var service = SERVICES[a.service];
+      li.append(el("span", "time", localTime(a.at)), el("span", "name", a.customer_name || a.code),
+        el("span", "svc", service ? service.name.zh : a.service),
+        el("span", "badge " + a.state, s[0] + " " + s[1] + (a.number ? " · " + a.number : "")));
+      appts.append(li);
+    });
+    var arrivals = $("arrivals");
+    arrivals.replaceChildren();
+    if (!o.arrivals.length) arrivals.append(el("li", "empty", "暂无 · None yet"));
+    o.arrivals.forEach(function (t) {
+      var li = el("li", "row arrival " + t.status);
+      var p = PRIORITIES[t.priority];
+      var st = STATUS_TEXT[t.status] || [t.status, t.status];
+      li.append(el("span", "time", localTime(t.issued_at)), el("b", "number", t.number),
+        el("span", "badge prio", p ? p.name.zh + " " + p.name.en : t.priority),
+        el("span", "svc", SERVICES[t.service] ? SERVICES[t.service].name.zh : t.service),
+        el("span", "status", st[0] + " " + st[1] + (t.counter ? " · " + t.counter + "号窗口" : "")));
+      arrivals.append(li);
+    });
+    var waits = $("waits");
+    waits.replaceChildren();
+    o.waits.forEach(function (w) {
+      var box = el("div", "wait");
+      var head = el("div", "wait-head");
+      head.append(bi(w.name.zh, w.name.en), el("span", "count", w.waiting + " 人"));
+      box.append(head);
+      var list = el("div", "tickets");
+      w.longest.forEach(function (t) {
+        var b = el("button", "ticket" + (t.waited_s > w.target_wait_s ? " over" : ""));
+        b.type = "button";
+        b.dataset.number = t.number;
+        b.append(el("b", "", t.number), el("span", "", minutes(t.waited_s)));
+        b.addEventListener("click", function () { openMove(t.number, w.service); });
+        list.append(b);
+      });
+      if (!w.longest.length) list.append(el("span", "empty", "无人等候 · Nobody waiting"));
+      box.append(list);
+      waits.append(box);
+    });
+  }
+
+  var reading = false;
+  var again = false;
+  function refresh() {
+    if (reading) { again = true; return; }
+    reading = true;
+    api("GET", API + "/lobby").then(function (answer) {
+      reading = false;
+      if (answer.ok) { state.overview = answer.data; state.refreshes += 1; renderOverview(); }
+      if (again) { again = false; setTimeout(refresh, 250); }
+    }).catch(function () { reading = false; });
+  }
+
+  // --- moving a waiting ticket ----------------------------------------------------------
+
+  var moving = null;
+  function openMove(number, from) {
+    moving = number;
+    $("move-number").textContent = number;
+    var box = $("move-services");
+    box.replaceChildren();
+    B.services.forEach(function (s) {
+      if (s.code === from) return;
+      var b = el("button", "service");
+      b.type = "button";
+      b.dataset.service = s.code;
+      b.append(el("b", "", s.code), bi(s.name.zh, s.name.en));
+      b.addEventListener("click", function () { move(s.code); });
+      box.append(b);
+    });
+    $("move").hidden = false;
+  }
+  function move(service) {
+    var number = moving;
+    $("move").hidden = true;
+    api("POST", API + "/tickets/" + encodeURIComponent(number) + "/move", { service: service }).then(function (answer) {
+      if (answer.ok) toast(number + " 已转到 " + SERVICES[service].name.zh + " · moved to " + SERVICES[service].name.en);
+      else toast((answer.data.error && answer.data.error.message) || "转移失败 Could not move");
+      refresh();
+    });
+  }
+  $("move-cancel").addEventListener("click", function () { $("move").hidden = true; });
+
+  // --- live ---------------------------------------------------------------------------
+
+  var attempt = 0;
+  var timer = null;
+  function setLive(value) {
+    state.link = value;
+    var badge = $("live");
+    badge.dataset.state = value;
+    badge.textContent = { live: "实时 Live", reconnecting: "重新连接中 Reconnecting", connecting: "连接中 Connecting" }[value] || value;
+  }
+  function connect() {
+    var params = new URLSearchParams({ client: "lobby" });
+    if (state.seq >= 0) params.set("since", String(state.seq));
+    if (boot.token) params.set("token", boot.token);
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+      "/ws/branches/" + encodeURIComponent(B.code) + "?" + params.toString());
+    ws.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message.type === "ping") return;
+      attempt = 0;
+      if (state.link !== "live") setLive("live");
+      if (typeof message.seq === "number") state.seq = message.seq;
+      clearTimeout(timer);
+      timer = setTimeout(refresh, message.type === "snapshot" ? 0 : 150);
+    };
+    ws.onclose = function () {
+      setLive("reconnecting");
+      attempt += 1;
+      var base = Math.min(30000, 1000 * Math.pow(2, attempt - 1));
+      setTimeout(connect, base / 2 + Math.random() * base / 2);
+    };
+  }
+
+  function tick() {
+    $("clock").textContent = new Intl.DateTimeFormat("zh-CN", { timeZone: B.timezone, hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date());
+    renderOverview();
+  }
+
+  window.lobbyqLobby = { state: state, refresh: refresh };
+  renderChoices();
+  tick();
+  setInterval(tick, 30000);
+  refresh();
+  connect();
+})();

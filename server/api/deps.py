@@ -105,7 +105,6 @@ def no_branch_page() -> HTMLResponse:
     )
 
 
-DEVICE_COOKIE_AGE_S = 400 * 24 * 3600
 
 
 def base_url(request: Request, store: Store) -> str:

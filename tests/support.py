@@ -254,3 +254,14 @@ def drop_database(url: str) -> None:
     with engine.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     engine.dispose()
+
+
+def wait_for_js(page: Any, expression: str, timeout: float = 30000) -> None:
+    """Playwright's wait_for_function evaluates its string with eval() inside the page,
+    which the pages' CSP forbids (no 'unsafe-eval'); page.evaluate goes through the
+    DevTools protocol instead, so this polls it until the expression is truthy."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(100)

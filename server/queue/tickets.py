@@ -330,8 +330,8 @@ def _appointment_class(
         return (
             "normal",
             None,
-            "预约已过时，已为您取普通号。"
-            "You are late for your appointment: this is a normal ticket.",
+            "您已超过预约时间，本号为普通号，按到店顺序办理。"
+            "You are late for your appointment: this is a normal ticket, served in arrival order.",
         )
     local, today = at.astimezone(branch.zone), now.astimezone(branch.zone).date()
     if local.date() != today:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.dashboard.test_dashboard_page import sign_in
-from tests.support import FakeClock, LiveServer
+from tests.support import FakeClock, LiveServer, wait_for_js
 
 
 def test_waiting_for_a_service_no_open_counter_serves(
@@ -40,13 +40,13 @@ def test_waiting_for_a_service_no_open_counter_serves(
     # Live: counter 4 back from its pause clears the alert without a reload ...
     with server.client("teller4") as t4:
         assert t4.post("/branches/b1/counters/4/resume").status_code == 200
-    page.wait_for_function("document.querySelectorAll('#alerts li.unserved').length === 0")
+    wait_for_js(page, "document.querySelectorAll('#alerts li.unserved').length === 0")
     # ... and counter 1 closing leaves B unserved (counters 1, 2 and 3 closed; nobody
     # waits for A any more).
     with server.client("teller1") as t1:
         assert t1.post("/branches/b1/counters/1/complete").status_code == 200
         assert t1.post("/branches/b1/counters/1/close").status_code == 200
-    page.wait_for_function("document.querySelectorAll('#alerts li.unserved').length === 1")
+    wait_for_js(page, "document.querySelectorAll('#alerts li.unserved').length === 1")
     text = page.inner_text("#alerts li.unserved")
     assert "B 非现金：1 位客户在等候" in text
     assert "（1号窗口关闭、2号窗口关闭、3号窗口关闭）" in text

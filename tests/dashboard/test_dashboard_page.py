@@ -20,6 +20,7 @@ from tests.support import (
     fresh_database_url,
     live_server,
     make_config,
+    wait_for_js,
 )
 
 # The day is simulated first (10:00 on the clock is only where the FakeClock starts);
@@ -96,16 +97,16 @@ def test_dashboard_after_a_simulated_day(busy: LiveServer, page: Any, screenshot
     # Live: a call at counter 4 clears its idle alert without a reload.
     with busy.client("teller4") as t4:
         assert t4.post("/branches/b1/counters/4/call-next").status_code == 200
-    page.wait_for_function(
-        "!document.getElementById('alerts').innerText.includes('4号窗口')", timeout=10000
+    wait_for_js(
+        page, "!document.getElementById('alerts').innerText.includes('4号窗口')", timeout=10000
     )
 
     # Another grouping, then the by-hour table.
     page.select_option("#group-by", "teller")
-    page.wait_for_function("document.getElementById('group-head').innerText.includes('柜员')")
-    page.wait_for_function("document.querySelectorAll('#stats tr').length >= 4")
+    wait_for_js(page, "document.getElementById('group-head').innerText.includes('柜员')")
+    wait_for_js(page, "document.querySelectorAll('#stats tr').length >= 4")
     page.select_option("#group-by", "hour")
-    page.wait_for_function("document.querySelector('#stats tr td').innerText.includes(':00')")
+    wait_for_js(page, "document.querySelector('#stats tr td').innerText.includes(':00')")
     page.screenshot(path=str(screenshot_dir / "dashboard-by-hour.png"), full_page=True)
 
 

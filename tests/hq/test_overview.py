@@ -40,15 +40,16 @@ def issue(hq: LiveServer, branch: str, service: str, token: str = KIOSK_TOKEN) -
 
 
 def serve(hq: LiveServer, clock: FakeClock, branch: str, rating: int) -> None:
+    """Call, serve and complete the next ticket; the customer rates it on the phone
+    (a teller-entered rating never counts, API.md v1.1)."""
     with hq.client("teller1") as teller:
-        assert teller.post(f"/branches/{branch}/counters/1/call-next").status_code == 200
+        called = teller.post(f"/branches/{branch}/counters/1/call-next")
+        assert called.status_code == 200
         clock.advance(120)
-        assert (
-            teller.post(
-                f"/branches/{branch}/counters/1/complete", json={"rating": rating}
-            ).status_code
-            == 200
-        )
+        assert teller.post(f"/branches/{branch}/counters/1/complete").status_code == 200
+    token = called.json()["ticket"]["token"]
+    rated = httpx.post(f"{hq.api}/tickets/{token}/feedback", json={"rating": rating})
+    assert rated.status_code == 200, rated.text
 
 
 def fill(hq: LiveServer, clock: FakeClock) -> None:

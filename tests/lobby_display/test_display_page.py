@@ -14,7 +14,7 @@ import pytest
 from lobby_display import voice
 from lobby_display.announcer import FakeSynth
 from server.config import AppConfig
-from tests.support import DISPLAY_TOKEN, LiveServer, live_server
+from tests.support import DISPLAY_TOKEN, LiveServer, live_server, wait_for_js
 
 TIMEOUT_MS = 15000
 
@@ -29,9 +29,7 @@ def tv_server(config: AppConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Li
 
 def open_tv(page: Any, server: LiveServer) -> None:
     page.goto(f"{server.url}/display/b1/tv1?token={DISPLAY_TOKEN}")
-    page.wait_for_function(
-        "window.lobbyq && window.lobbyq.state.snapshots >= 1", timeout=TIMEOUT_MS
-    )
+    wait_for_js(page, "window.lobbyq && window.lobbyq.state.snapshots >= 1", timeout=TIMEOUT_MS)
 
 
 def issue(server: LiveServer, service: str) -> str:
@@ -63,7 +61,7 @@ def test_the_token_becomes_a_cookie_and_leaves_the_address(
     assert cookies["lobbyq_device"]["value"] == DISPLAY_TOKEN
     assert cookies["lobbyq_device"]["httpOnly"]
     page.goto(f"{tv_server.url}/display/b1/tv1")  # the cookie alone is enough now
-    page.wait_for_function("window.lobbyq && window.lobbyq.connected", timeout=TIMEOUT_MS)
+    wait_for_js(page, "window.lobbyq && window.lobbyq.connected", timeout=TIMEOUT_MS)
 
 
 def test_calls_appear_and_are_announced_chime_zh_en_in_order(
@@ -79,12 +77,12 @@ def test_calls_appear_and_are_announced_chime_zh_en_in_order(
     assert page.inner_text("#waiting-list li[data-service='B'] .count") == "1"
 
     teller(server, "teller1", "1", "call-next")
-    page.wait_for_function(
-        "document.getElementById('current-number').textContent === 'A001'", timeout=TIMEOUT_MS
+    wait_for_js(
+        page, "document.getElementById('current-number').textContent === 'A001'", timeout=TIMEOUT_MS
     )
     teller(server, "teller3", "3", "call-next")
-    page.wait_for_function(
-        "document.getElementById('current-number').textContent === 'B001'", timeout=TIMEOUT_MS
+    wait_for_js(
+        page, "document.getElementById('current-number').textContent === 'B001'", timeout=TIMEOUT_MS
     )
     teller(server, "teller3", "3", "recall")
     assert page.inner_text("#current-counter-zh") == "3号窗口"
@@ -93,7 +91,7 @@ def test_calls_appear_and_are_announced_chime_zh_en_in_order(
     assert page.inner_text("#waiting-list li[data-service='A'] .count") == "0"
 
     # Three calls (A001, B001, B001 again), each chime, zh, en, one after another.
-    page.wait_for_function("window.lobbyq.audioLog.length >= 9", timeout=TIMEOUT_MS * 2)
+    wait_for_js(page, "window.lobbyq.audioLog.length >= 9", timeout=TIMEOUT_MS * 2)
     played: list[str] = page.evaluate("window.lobbyq.audioLog.slice()")
     recent = page.eval_on_selector_all("#recent-list li .num", "els => els.map(e => e.textContent)")
     assert recent[:3] == ["B001", "B001", "A001"]
@@ -115,7 +113,8 @@ def test_the_notice_updates_live(tv_server: LiveServer, page: Any) -> None:
             "/branches/b1/notice",
             json={"zh": "今日外币业务暂停", "en": "No foreign currency today"},
         ).raise_for_status()
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "document.getElementById('notice-zh').textContent === '今日外币业务暂停'",
         timeout=TIMEOUT_MS,
     )
@@ -126,7 +125,8 @@ def test_the_notice_updates_live(tv_server: LiveServer, page: Any) -> None:
     long_zh = "请保管好您的号票，过号请到服务台重新取号。" * 3
     with tv_server.client("manager") as manager:
         manager.put("/branches/b1/notice", json={"zh": long_zh, "en": "Keep your ticket."})
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "document.getElementById('notice-text').classList.contains('scrolling')",
         timeout=TIMEOUT_MS,
     )
@@ -139,13 +139,13 @@ def test_it_resumes_after_a_drop_without_missing_a_call(tv_server: LiveServer, p
     issue(server, "A")
     open_tv(page, server)
     page.evaluate("window.lobbyq.reconnect()")
-    page.wait_for_function("!window.lobbyq.connected", timeout=TIMEOUT_MS)
+    wait_for_js(page, "!window.lobbyq.connected", timeout=TIMEOUT_MS)
     teller(server, "teller1", "1", "call-next")  # while the TV is away
-    page.wait_for_function(
-        "document.getElementById('current-number').textContent === 'A001'", timeout=TIMEOUT_MS
+    wait_for_js(
+        page, "document.getElementById('current-number').textContent === 'A001'", timeout=TIMEOUT_MS
     )
     assert page.evaluate("window.lobbyq.state.snapshots") == 1  # resumed with since, no resync
-    page.wait_for_function("window.lobbyq.audioLog.length >= 3", timeout=TIMEOUT_MS)
+    wait_for_js(page, "window.lobbyq.audioLog.length >= 3", timeout=TIMEOUT_MS)
 
 
 def test_blocked_autoplay_shows_the_tap_prompt(
@@ -175,7 +175,7 @@ def test_blocked_autoplay_shows_the_tap_prompt(
     assert page.evaluate("window.lobbyq.audioLog.length") == 0
     page.evaluate("window.__allowSound = true")
     page.click("#sound-button")
-    page.wait_for_function("window.lobbyq.audioLog.length >= 3", timeout=TIMEOUT_MS)
+    wait_for_js(page, "window.lobbyq.audioLog.length >= 3", timeout=TIMEOUT_MS)
     assert page.is_hidden("#sound-prompt")
 
 
@@ -225,7 +225,8 @@ def test_screenshot_of_a_busy_lobby(tv_server: LiveServer, page: Any, screenshot
     open_tv(page, server)
     teller(server, "teller1", "1", "complete")
     number = teller(server, "teller1", "1", "call-next")["ticket"]["number"]
-    page.wait_for_function(
+    wait_for_js(
+        page,
         f"document.getElementById('current-number').textContent === '{number}'",
         timeout=TIMEOUT_MS,
     )

@@ -50,7 +50,6 @@ def storm_config(database_url: str, data_dir: Path) -> dict[str, Any]:
         "server": {
             "database_url": database_url,
             "data_dir": str(data_dir),
-            "secret_key": "storm-secret-key",
             "login_attempts_per_minute": 1000,
         },
         "branches": [

@@ -326,8 +326,10 @@ COUNTER = "/api/v1/branches/{branch}/counters/{counter}"
 #   kiosk_or_staff     the branch's kiosk, or any signed-in user
 #   teller_at_counter  the user signed in at that counter
 #   open_counter       any signed-in user, 409 when another holds the counter
+#   lobby              the lobby tablet: role lobby, managers and admins
+#   counter_device     that counter's own sign or rating pad (no user, no other device)
 #   public_token       anyone holding the unguessable ticket token (404 otherwise)
-#   public             signing in and out
+#   public             signing in and out, booking, the opinion book
 ROLE_TABLE: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/api/v1/auth/login"): ("public", {"username": "x", "password": "y"}),
     ("POST", "/api/v1/auth/logout"): ("public", None),
@@ -360,6 +362,31 @@ ROLE_TABLE: dict[tuple[str, str], tuple[str, Any]] = {
             "close": None,
         }.items()
     },
+    # Online bookings and the opinion book (server/customer/booking_routes.py).
+    ("POST", "/api/v1/branches/{branch}/bookings"): (
+        "public",
+        {"service": "A", "at": "2026-12-01T10:00:00", "name": "x", "phone": "13800000000"},
+    ),
+    ("DELETE", "/api/v1/bookings/{token}"): ("public_token", None),
+    ("POST", "/api/v1/branches/{branch}/booking/blocks"): ("manager", {"date": "2026-12-01"}),
+    ("DELETE", "/api/v1/branches/{branch}/booking/blocks/{block_id}"): ("manager", None),
+    ("POST", "/api/v1/branches/{branch}/opinions"): ("public", {"category": "x", "text": "y"}),
+    ("POST", "/api/v1/branches/{branch}/opinions/{opinion_id}/reply"): ("manager", {"text": "x"}),
+    ("PUT", "/api/v1/branches/{branch}/opinions/{opinion_id}/status"): (
+        "manager",
+        {"status": "closed"},
+    ),
+    # The hall's devices (server/devices/routes.py, kiosk/printer_api.py).
+    ("POST", f"{COUNTER}/ratings"): ("counter_device", {"ticket": "A001", "rating": 5}),
+    ("POST", f"{COUNTER}/ask-rating"): ("teller_at_counter", None),
+    ("PUT", "/api/v1/branches/{branch}/boards/{board}"): ("manager", {"title": "x"}),
+    ("POST", "/api/v1/branches/{branch}/boards/rates/csv"): ("manager", "currency,buy,sell\n"),
+    ("POST", "/api/v1/branches/{branch}/slides"): ("manager", None),
+    ("DELETE", "/api/v1/branches/{branch}/slides/{slide_id}"): ("manager", None),
+    ("PUT", "/api/v1/users/{username}/photo"): ("manager", None),
+    ("DELETE", "/api/v1/users/{username}/photo"): ("manager", None),
+    ("POST", "/api/v1/branches/{branch}/tickets/{number}/move"): ("lobby", {"service": "B"}),
+    ("POST", "/api/v1/branches/{branch}/printers/{printer_id}/print"): ("lobby", {"ticket": "x"}),
 }
 
 # What each kind of wrong caller must get, per rule.
@@ -369,6 +396,8 @@ REFUSALS = {
     "kiosk_or_staff": {None: 401, "display": 403},
     "teller_at_counter": {None: 401, "display": 403, "kiosk": 403, "teller2": 403},
     "open_counter": {None: 401, "display": 403, "kiosk": 403, "teller2": 409},
+    "lobby": {None: 401, "display": 403, "kiosk": 403, "teller2": 403},
+    "counter_device": {None: 401, "display": 403, "kiosk": 403, "teller1": 403, "manager": 403},
 }
 
 
@@ -420,7 +449,19 @@ def test_every_state_changing_route_refuses_the_wrong_role(server: LiveServer) -
     with server.client("manager") as http:
         seq_before = http.get("/branches/b1/queue").json()["seq"]
 
-    values = {"branch": "b1", "counter": "1", "service": "A", "code": "ZZ99"}
+    values = {
+        "branch": "b1",
+        "counter": "1",
+        "service": "A",
+        "code": "ZZ99",
+        "block_id": "999999",
+        "opinion_id": "999999",
+        "slide_id": "999999",
+        "board": "rates",
+        "username": "teller1",
+        "number": "A001",
+        "printer_id": "p1",
+    }
     checked = 0
     for (method, template), (rule, body) in sorted(ROLE_TABLE.items()):
         path = template.format(token="no-such-token-" + "x" * 20, **values)

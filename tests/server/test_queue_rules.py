@@ -105,7 +105,9 @@ class TestIssueTicket:
                 appointment=session.get(Appointment, appointment),
                 now=env.clock(),
             )
-        assert issued.ticket.priority == "appointment" and issued.notice is None
+        # Before the early window: told plainly when the priority starts.
+        assert issued.ticket.priority == "appointment"
+        assert issued.notice and "You are early" in issued.notice
         assert issued.ticket.number.startswith("YA")
         assert issued.ticket.priority_from == at - timedelta(minutes=15)
 

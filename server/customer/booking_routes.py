@@ -124,18 +124,24 @@ def booking_options(branch: str, store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/branches/{branch}/booking/slots")
-def booking_slots(
+async def booking_slots(
     branch: str,
     request: Request,
     store: StoreDep,
     service: str = Query(max_length=32),
     date: date = Query(),
 ) -> list[dict[str, Any]]:
+    """Read on every view of the booking page: on SQLite it runs on the loop, as issuing
+    does (`Store.run`), instead of a thread-pool hop."""
     limit(store, request, "slots", write=False)
+    return await store.run(_slots, store, branch, service, date)
+
+
+def _slots(store: Store, branch: str, service: str, day: date) -> list[dict[str, Any]]:
     settings = store.branch(branch)
     with store.read() as session:
         found = booking_rules.slots(
-            session=session, branch=settings, service=service, day=date, now=store.now()
+            session=session, branch=settings, service=service, day=day, now=store.now()
         )
     return [slot.data() for slot in found]
 

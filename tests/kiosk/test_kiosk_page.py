@@ -14,7 +14,7 @@ import zxingcpp
 from PIL import Image
 
 from tests.printers.printer_fakes import FakeNetworkPrinter
-from tests.support import KIOSK_TOKEN, LiveServer
+from tests.support import KIOSK_TOKEN, LiveServer, wait_for_js
 
 ORIENTATIONS = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
 TEXT = {
@@ -85,7 +85,7 @@ class Kiosk:
         number = self.page.inner_text("#done-number")
         qr = self.page.locator("#done-qr")
         qr.wait_for(state="visible")
-        self.page.wait_for_function("document.getElementById('done-qr').naturalWidth > 0")
+        wait_for_js(self.page, "document.getElementById('done-qr').naturalWidth > 0")
         image = Image.open(io.BytesIO(qr.screenshot()))
         [code] = zxingcpp.read_barcodes(image)
         return {
@@ -331,5 +331,5 @@ def test_printers_page_for_managers(
     page.click("#refresh")
     page.wait_for_selector(".printer[data-printer='p1'] dd:has-text('✗')", timeout=20000)
     page.wait_for_selector(".printer[data-printer='p1'][data-state='offline']")
-    page.wait_for_function("document.querySelector('.preview').naturalWidth > 0")
+    wait_for_js(page, "document.querySelector('.preview').naturalWidth > 0")
     page.screenshot(path=str(screenshot_dir / "printers-page-manager.png"))

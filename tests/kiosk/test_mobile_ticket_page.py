@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import LiveServer
+from tests.support import LiveServer, wait_for_js
 
 PHONE = {"width": 390, "height": 844}
 
@@ -45,7 +45,7 @@ def test_updates_live_when_called_then_takes_feedback(
         teller.post("/branches/b1/counters/4/call-next").json()["ticket"]["number"]
         == ahead["number"]
     )
-    phone.wait_for_function("document.getElementById('position').textContent === '0'")
+    wait_for_js(phone, "document.getElementById('position').textContent === '0'")
     teller.post("/branches/b1/counters/4/complete", json={}).raise_for_status()
     teller.post("/branches/b1/counters/4/call-next").raise_for_status()
     phone.wait_for_selector("#called:not([hidden])")

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.customer.booking_support import TODAY, book, booking_config
-from tests.support import KIOSK_TOKEN, FakeClock, LiveServer, live_server
+from tests.support import KIOSK_TOKEN, FakeClock, LiveServer, live_server, wait_for_js
 
 
 @pytest.fixture
@@ -112,8 +112,9 @@ class TestArrival:
         assert source and source.endswith("/qr.svg")
         qr = httpx.get(source, timeout=60)
         assert qr.status_code == 200 and qr.headers["content-type"] == "image/svg+xml", qr.text
-        kiosk.wait_for_load_state("networkidle")
-        assert kiosk.evaluate("document.getElementById('o-qr').naturalWidth") > 0, kiosk.errors
+        # The image may still be decoding after networkidle: wait for it, not a moment.
+        wait_for_js(kiosk, "document.getElementById('o-qr').naturalWidth > 0")
+        assert not kiosk.errors
         inbox = arrival_server.client("manager").get("/branches/b1/opinions").json()
         assert inbox[0]["source"] == "kiosk" and inbox[0]["text"] == "空调太冷"
         kiosk.click("#back")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.customer.booking_support import TODAY, book, booking_config, public
-from tests.support import FakeClock, LiveServer, live_server
+from tests.support import FakeClock, LiveServer, live_server, wait_for_js
 
 PHONE = {"width": 390, "height": 844}
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">😀'
@@ -66,8 +66,8 @@ class TestBookingFlow:
         else:
             assert "预约成功" in page.inner_text("#step-done")
         assert "13812345678" not in page.content()
-        qr = page.evaluate("document.getElementById('b-qr').naturalWidth")
-        assert qr > 0, "the QR is served by LobbyQ"
+        # the QR is served by LobbyQ; it may still be decoding when the text shows
+        wait_for_js(page, "document.getElementById('b-qr').naturalWidth > 0")
         shot(page, screenshot_dir, f"2-booked-{lang}")
         ics = httpx.get(page.get_attribute("#b-ics", "href"))
         assert ics.status_code == 200 and b"BEGIN:VEVENT" in ics.content

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from printers import (
@@ -27,6 +26,7 @@ from printers import PrinterSettings as DriverSettings
 from server.auth import Principal
 from server.config import BranchSettings, PrinterSettings
 from server.models import Ticket, utc
+from server.public import iso
 from server.store import Store
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def printer_row(
         "paper": str(status.paper),
         "error": status.error,
         "state": summary_state(status),
-        "last_job_at": _iso(status.last_job_at),
+        "last_job_at": iso(status.last_job_at),
         "last_job_ok": status.last_job_ok,
         "queue_length": status.queue_length,
     }
@@ -175,13 +175,9 @@ def job_row(printer_id: str, job: PrintJob) -> dict[str, Any]:
         "done": job.done,
         "attempts": job.attempts,
         "error": job.error,
-        "submitted_at": _iso(job.submitted_at),
-        "finished_at": _iso(job.finished_at),
+        "submitted_at": iso(job.submitted_at),
+        "finished_at": iso(job.finished_at),
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def ticket_print(

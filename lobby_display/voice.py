@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 from lobby_display.announcer import Announcer, Pyttsx3Synth, VoiceSynth
 from lobby_display.voice_pack import make_announcer
 from server.config import BranchSettings, VoiceSettings
-from server.events import Event, EventType
+from server.events import CounterUpdated, Event, EventType, TicketTransferred
 from server.queue.tickets import text_only_announcement
 from server.store import Store
 
@@ -121,25 +121,27 @@ class LobbyVoice:
 
     def on_event(self, event: Event) -> None:
         if event.type == EventType.counter_updated:
-            number = str(event.data.get("number", ""))
+            counter = event.typed()
+            assert isinstance(counter, CounterUpdated)
             with self._lock:
                 counters = self._open.setdefault(event.branch, {})
-                if event.data.get("state") == "open":
-                    counters[number] = {"services": list(event.data.get("services") or [])}
+                if counter.data.state == "open":
+                    counters[counter.data.number] = {"services": list(counter.data.services)}
                 else:
-                    counters.pop(number, None)
+                    counters.pop(counter.data.number, None)
         elif event.type == EventType.ticket_transferred:
+            moved = event.typed()
+            assert isinstance(moved, TicketTransferred)
             announcer = self._announcers.get(event.branch)
             branch = self._store.config.branch(event.branch)
-            number = str(event.data.get("number", ""))
+            number = moved.data.number
             if announcer is None or branch is None or not number:
                 return
-            target = event.data.get("to_counter")
+            target = moved.data.to_counter
             if target:  # sent to a chosen counter: that counter will call it
-                announcer.prepare(number, str(target), counter_name(branch, str(target)))
+                announcer.prepare(number, target, counter_name(branch, target))
             else:
-                service = str(event.data.get("to_service") or event.data.get("service") or "")
-                self._prepare_for_open_counters(announcer, branch, number, service)
+                self._prepare_for_open_counters(announcer, branch, number, moved.data.to_service)
 
     def track_open_counters(self, known: dict[str, dict[str, dict[str, object]]]) -> None:
         with self._lock:

@@ -17,7 +17,13 @@ from sqlmodel import Session, col, select
 from server.config import BranchSettings
 from server.customer.opinions import open_opinion_from_rating
 from server.errors import Conflict, Forbidden, InvalidInput
-from server.events import EventType, record
+from server.events import (
+    EventType,
+    RatedTicket,
+    RatingRequestedData,
+    TicketRatedData,
+    record,
+)
 from server.models import Ticket, TicketStatus, as_utc, utc
 from server.queue.tickets import teller_counter
 
@@ -79,17 +85,20 @@ def claim_rating(
     set_committed_value(ticket, "rated_at", as_utc(now))
 
 
-def rated_data(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+def rated_ticket(ticket: Ticket) -> RatedTicket:
+    return RatedTicket(
+        number=ticket.number,
+        service=ticket.service,
+        counter=ticket.counter,
+        teller=ticket.teller,
+        rating=ticket.rating,
+        reasons=list(ticket.rating_reasons or []),
+    )
+
+
+def rated_data(ticket: Ticket, **extra: Any) -> TicketRatedData:
     """The data of a `ticket.rated` event."""
-    return {
-        "number": ticket.number,
-        "service": ticket.service,
-        "counter": ticket.counter,
-        "teller": ticket.teller,
-        "rating": ticket.rating,
-        "reasons": list(ticket.rating_reasons or []),
-        **extra,
-    }
+    return TicketRatedData(**{**rated_ticket(ticket).model_dump(), **extra})
 
 
 def check_reasons(rating: int, reasons: list[str]) -> list[str] | None:
@@ -172,7 +181,6 @@ def ask_rating(
         )
     if ticket.rated_at is not None or ticket.rating is not None:
         raise Conflict(f"{ticket.number} has already been rated", code="already_rated")
-    finished = utc(ticket.finished_at)
     record(
         session,
         branch=branch.code,
@@ -181,12 +189,12 @@ def ask_rating(
         ticket_id=ticket.id,
         counter=row.number,
         teller=ticket.teller,
-        data={
-            "number": ticket.number,
-            "service": ticket.service,
-            "counter": row.number,
-            "teller": ticket.teller,
-            "completed_at": finished.isoformat() if finished else None,
-        },
+        data=RatingRequestedData(
+            number=ticket.number,
+            service=ticket.service,
+            counter=row.number,
+            teller=ticket.teller,
+            completed_at=utc(ticket.finished_at),
+        ),
     )
     return ticket

@@ -1,6 +1,7 @@
 """The kiosk page, the mobile ticket page and its WebSocket, QR codes, and the printer API.
 
-`install` builds the print spooler and hooks it into ticket issue (see kiosk/printing.py).
+The print spooler is the server's `Printing` port (kiosk/printing.py PrinterPort),
+built in create_app.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import select
 
-from kiosk import booking_pages, printer_api, printing
+from kiosk import booking_pages, printer_api
 from kiosk.qr import svg_response
 from server.api.deps import StoreDep, base_url
 from server.api.tickets import public_ticket
@@ -57,14 +58,6 @@ TICKET_EVENTS = {
     "counter.updated",
     "service.updated",
 }
-
-
-def install(store: Store) -> None:
-    printing.install(store)
-
-
-async def shutdown(store: Store) -> None:
-    await anyio.to_thread.run_sync(printing.shutdown, store)
 
 
 # -- the kiosk page -------------------------------------------------------------------------

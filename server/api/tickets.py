@@ -85,10 +85,7 @@ def _create_ticket(
     out = ticket_out(
         issued.ticket, issued.place, settings, base_url(request, store), notice=issued.notice
     )
-    for hook in store.issue_hooks:
-        extra = hook(settings, issued.ticket, out, body.print, principal)
-        if extra:
-            out.update(extra)
+    out.update(store.ports.ticket_issued(settings, issued.ticket, out, body.print, principal))
     # TicketOut's fields, written directly: validating our own dict again through the
     # response model cost a tenth of an issue (bench/bench_core.py).
     return JSONResponse({name: out.get(name) for name in TicketOut.model_fields}, status_code=201)

@@ -85,7 +85,9 @@ def _create_ticket(
     out = ticket_out(
         issued.ticket, issued.place, settings, base_url(request, store), notice=issued.notice
     )
-    out.update(store.ports.ticket_issued(settings, issued.ticket, out, body.print, principal))
+    out.update(
+        store.ports.ticket_issued(settings, issued.ticket, out, by=principal, print_it=body.print)
+    )
     # TicketOut's fields, written directly: validating our own dict again through the
     # response model cost a tenth of an issue (bench/bench_core.py).
     return JSONResponse({name: out.get(name) for name in TicketOut.model_fields}, status_code=201)

@@ -164,7 +164,9 @@ def staff_check_in(
     out = ticket_out(
         issued.ticket, issued.place, settings, base_url(request, store), notice=issued.notice
     )
-    out.update(store.ports.ticket_issued(settings, issued.ticket, out, False, principal))
+    out.update(
+        store.ports.ticket_issued(settings, issued.ticket, out, by=principal, print_it=False)
+    )
     return out
 
 

@@ -8,7 +8,6 @@ at its counter, within RATING_WINDOW of its completion."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -96,9 +95,23 @@ def rated_ticket(ticket: Ticket) -> RatedTicket:
     )
 
 
-def rated_data(ticket: Ticket, **extra: Any) -> TicketRatedData:
-    """The data of a `ticket.rated` event."""
-    return TicketRatedData(**{**rated_ticket(ticket).model_dump(), **extra})
+def record_rated(
+    session: Session, ticket: Ticket, *, source: str, has_comment: bool, now: datetime
+) -> None:
+    """The `ticket.rated` event, from the counter's pad ("pad") or the phone ("phone")."""
+    data = TicketRatedData(
+        **rated_ticket(ticket).model_dump(), source=source, has_comment=has_comment
+    )
+    record(
+        session,
+        branch=ticket.branch,
+        type=EventType.ticket_rated,
+        now=now,
+        ticket_id=ticket.id,
+        counter=ticket.counter,
+        teller=ticket.teller,
+        data=data,
+    )
 
 
 def check_reasons(rating: int, reasons: list[str]) -> list[str] | None:
@@ -140,16 +153,7 @@ def rate_at_counter(
             code="not_rateable",
         )
     claim_rating(session, ticket, rating=rating, reasons=chosen, now=now)
-    record(
-        session,
-        branch=branch.code,
-        type=EventType.ticket_rated,
-        now=now,
-        ticket_id=ticket.id,
-        counter=ticket.counter,
-        teller=ticket.teller,
-        data=rated_data(ticket, source="pad", has_comment=False),
-    )
+    record_rated(session, ticket, source="pad", has_comment=False, now=now)
     if chosen and rating <= LOW_RATING:
         # A low rating with a reason opens an opinion in the manager's inbox (issue 15).
         open_opinion_from_rating(

@@ -148,7 +148,7 @@ def cancel_ticket(token: str, store: StoreDep) -> dict[str, Any]:
         return public_ticket(store, session, _ticket_by_token(session, token))
 
 
-@router.put("/branches/{branch}/notice")
+@router.put("/branches/{branch}/notice", response_model=NoticeUpdatedData)
 def set_notice(branch: str, body: NoticeIn, store: StoreDep, principal: Manager) -> dict[str, str]:
     store.branch(branch)
     with store.write() as session:
@@ -167,7 +167,7 @@ def set_notice(branch: str, body: NoticeIn, store: StoreDep, principal: Manager)
     return {"zh": body.zh, "en": body.en}
 
 
-@router.put("/branches/{branch}/services/{service}/state")
+@router.put("/branches/{branch}/services/{service}/state", response_model=ServiceUpdatedData)
 def set_service_state(
     branch: str, service: str, body: ServiceStateIn, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:

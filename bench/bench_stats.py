@@ -48,6 +48,7 @@ def make_config(url: str, branches: int, data_dir: Path) -> Any:
         branch["kiosks"] = [{"id": "k1", "token": f"bench-kiosk-{i:04d}"}]
         branch["displays"] = [{"id": "tv1", "token": f"bench-display-{i:04d}"}]
         branch.pop("printers", None)
+        branch.pop("counter_devices", None)  # device tokens are unique across branches
         made.append(branch)
     demo["branches"] = made
     demo["server"] = {**demo.get("server", {}), "database_url": url, "data_dir": str(data_dir)}

@@ -17,7 +17,6 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import select
 
 from kiosk import booking_pages, printer_api
 from kiosk.qr import svg_response
@@ -27,7 +26,7 @@ from server.auth import Principal
 from server.config import BranchSettings
 from server.customer.feedback import feedback_given
 from server.errors import LobbyQError
-from server.models import Ticket
+from server.queue.lookup import ticket_by_token
 from server.store import Store
 from server.web.device import device_cookie, device_token_to_cookie
 from server.web.pages import page_templates
@@ -203,7 +202,7 @@ def mobile_ticket(token: str, request: Request, store: StoreDep) -> Response:
 
 def _public_state(store: Store, token: str) -> dict[str, Any] | None:
     with store.read() as session:
-        ticket = session.exec(select(Ticket).where(Ticket.token == token)).first()
+        ticket = ticket_by_token(session, token)
         if ticket is None:
             return None
         state = public_ticket(store, session, ticket)

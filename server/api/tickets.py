@@ -17,6 +17,7 @@ from server.errors import Forbidden, NotFound
 from server.events import EventType, NoticeUpdatedData, ServiceUpdatedData, record
 from server.models import Branch, Counter, Service, Ticket
 from server.public import iso
+from server.queue.lookup import ticket_by_token
 from server.queue.snapshot import queue_snapshot, services_overview
 from server.queue.tickets import cancel_by_customer, place_of
 from server.store import Store
@@ -94,9 +95,7 @@ def _create_ticket(
 
 
 def _ticket_by_token(session: Session, token: str) -> Ticket:
-    if len(token) > 64:
-        raise NotFound("no such ticket", code="ticket_not_found")
-    ticket = session.exec(select(Ticket).where(Ticket.token == token)).first()
+    ticket = ticket_by_token(session, token)
     if ticket is None:
         raise NotFound("no such ticket", code="ticket_not_found")
     return ticket

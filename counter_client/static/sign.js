@@ -8,17 +8,15 @@
   var state = { counter: "closed", current: null, teller: null };
   var $ = function (id) { return document.getElementById(id); };
 
-  var STATES = {
-    paused: { zh: "暂停服务", en: "Paused" },
-    closed: { zh: "已关闭", en: "Closed" },
-  };
+  // Texts: server/web/catalogues/<lang>.json (device.paused, device.closed).
+  var STATES = { paused: true, closed: true };
 
   function render(flash) {
     document.body.dataset.state = state.counter;
     var shown = STATES[state.counter];
     $("state-box").hidden = !shown;
-    $("state-zh").textContent = shown ? shown.zh : "";
-    $("state-en").textContent = shown ? shown.en : "";
+    $("state-zh").textContent = shown ? LobbyQ.catalogue.zh[state.counter] : "";
+    $("state-en").textContent = shown ? LobbyQ.catalogue.en[state.counter] : "";
     $("number").textContent = state.current || "—";
     document.body.classList.toggle("idle-number", !state.current);
     var teller = state.teller;

@@ -21,7 +21,7 @@
     document.body.classList.toggle("idle-number", !state.current);
     var teller = state.teller;
     $("teller").textContent = teller && state.counter !== "closed"
-      ? teller.display_name + (teller.staff_no ? " · 工号 " + teller.staff_no : "") : "";
+      ? teller.display_name + (teller.staff_no ? " · " + LobbyQ.catalogue.zh.staffNo + " " + teller.staff_no : "") : "";
     if (flash) {
       var box = $("serving");
       box.classList.remove("flash");

@@ -26,7 +26,6 @@ from server.hub import create_hub
 from server.logs import RequestLog
 from server.queue.tickets import Announce
 from server.security import install_security, show_generated_passwords
-from server.security import router as security_router
 from server.store import Clock, Store, system_clock
 
 log = logging.getLogger("lobbyq")
@@ -244,7 +243,6 @@ def create_app(
     for package in packages:
         app.include_router(package.router)
     install_offline_docs(app)
-    app.include_router(security_router)
     install_security(app, config.server)
     app.add_middleware(BodyLimit, max_bytes=config.server.max_body_bytes)
     app.add_middleware(RequestLog)  # outermost: every request gets its line

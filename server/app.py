@@ -27,7 +27,6 @@ from server.hub import create_hub
 from server.logs import RequestLog
 from server.ports import AppPorts
 from server.security import install_security, show_generated_passwords
-from server.security import router as security_router
 from server.store import Clock, Store, system_clock
 
 log = logging.getLogger("lobbyq")
@@ -259,7 +258,6 @@ def create_app(
     for router in routers:
         app.include_router(router)
     install_offline_docs(app)
-    app.include_router(security_router)
     install_security(app, config.server)
     app.add_middleware(BodyLimit, max_bytes=config.server.max_body_bytes)
     app.add_middleware(RequestLog)  # outermost: every request gets its line

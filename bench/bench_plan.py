@@ -40,6 +40,7 @@ from sqlalchemy import text  # noqa: E402
 
 from server.app import prepare_database  # noqa: E402
 from server.config import load_config  # noqa: E402
+from server.dashboard.bulk import alone_on  # noqa: E402
 from server.dashboard.fill import fill_days  # noqa: E402
 from server.db import Database  # noqa: E402
 from server.plan.check import branch_for, check_week, day_rota  # noqa: E402
@@ -125,12 +126,7 @@ def check(config: Any, plan: Any, folder: Path, first: date, days: int) -> None:
         print(f"  counter {number}: {'/'.join(services)} {opens:%H:%M}-{ends:%H:%M}")
     checked = branch_for(config.branches[0], rota)
     url = f"sqlite:///{folder / 'check.db'}"
-    config = config.model_copy(
-        update={
-            "branches": [checked],
-            "server": config.server.model_copy(update={"database_url": url}),
-        }
-    )
+    config = alone_on(config, checked, url)
     db = Database(url)
     try:
         prepare_database(config, db)

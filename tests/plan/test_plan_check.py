@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
+
 from server.app import prepare_database
 from server.config import load_config
+from server.dashboard.bulk import alone_on
 from server.dashboard.simulator import DayPlan, simulate_day
 from server.db import Database
 from server.plan.check import branch_for, counter_name, day_rota, figures_of
@@ -18,6 +21,8 @@ from server.plan.planner import plan_for
 from server.stats.compute import DateRange, load_facts
 from tests.plan.test_plan import demo_demand
 from tests.support import drop_database, fresh_database_url
+
+pytestmark = pytest.mark.own_database  # makes its own database: both passes
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2026, 6, 8)
@@ -47,14 +52,9 @@ def test_a_morning_with_the_suggested_rota_in_the_real_simulator(tmp_path: Path)
     rota = day_rota(plan)
     checked = branch_for(demo.branches[0], rota)
     url = fresh_database_url(tmp_path)
-    config = demo.model_copy(
-        update={
-            "branches": [checked],
-            "server": demo.server.model_copy(
-                update={"database_url": url, "data_dir": str(tmp_path / "data")}
-            ),
-        }
-    )
+    config = alone_on(demo, checked, url)
+    data_dir = {"data_dir": str(tmp_path / "data")}  # not the repository's data/
+    config = config.model_copy(update={"server": config.server.model_copy(update=data_dir)})
     db = Database(url)
     try:
         prepare_database(config, db)

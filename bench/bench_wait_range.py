@@ -90,10 +90,16 @@ def simulate(config: AppConfig, day: date, seed: int, shape: Shape) -> None:
 
 
 def history_db(name: str, folder: Path) -> Path:
+    """The shape's week of history, simulated once per folder (kept for a rerun)."""
     shape = SHAPES[name]
+    done = folder / f"{name}-history.done"
+    if done.exists():
+        return folder / f"{name}-history.db"
+    (folder / f"{name}-history.db").unlink(missing_ok=True)
     config = load_config(config_at(shape, folder, f"{name}-history"))
     for k, seed in enumerate(HISTORY_SEEDS):
         simulate(config, DAY - timedelta(days=len(HISTORY_SEEDS) - k), seed, shape)
+    done.touch()
     return folder / f"{name}-history.db"
 
 
@@ -141,6 +147,10 @@ def run_day(job: tuple[str, str, int, str, str | None]) -> dict[str, Any]:
     folder = Path(folder_text)
     shape = SHAPES[name]
     label = f"{name}-{history}-{seed}"
+    kept = folder / f"{label}.json"  # a day already simulated in this folder
+    if kept.exists():
+        loaded: dict[str, Any] = json.loads(kept.read_text(encoding="utf-8"))
+        return loaded
     path = config_at(shape, folder, label)
     if base is not None:
         shutil.copy(base, folder / f"{label}.db")
@@ -148,7 +158,9 @@ def run_day(job: tuple[str, str, int, str, str | None]) -> dict[str, Any]:
     simulate(config, DAY, seed, shape)
     rows = rows_of(config, config.branches[0])
     (folder / f"{label}.db").unlink(missing_ok=True)
-    return {"shape": name, "history": history, "seed": seed, "rows": rows}
+    day = {"shape": name, "history": history, "seed": seed, "rows": rows}
+    kept.write_text(json.dumps(day), encoding="utf-8")
+    return day
 
 
 def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -106,6 +106,16 @@ class Filler:
         return copied
 
 
+def alone_on(config: AppConfig, branch: BranchSettings, url: str) -> AppConfig:
+    """The config with this one branch, on the database at `url`."""
+    return config.model_copy(
+        update={
+            "branches": [branch],
+            "server": config.server.model_copy(update={"database_url": url}),
+        }
+    )
+
+
 def make_template(
     config: AppConfig, branch: BranchSettings, plan: DayPlan, scratch: Path
 ) -> Template:
@@ -113,12 +123,7 @@ def make_template(
 
     path = scratch / f"template-{secrets.token_hex(6)}.db"
     url = f"sqlite:///{path}"
-    alone = config.model_copy(
-        update={
-            "branches": [branch],
-            "server": config.server.model_copy(update={"database_url": url}),
-        }
-    )
+    alone = alone_on(config, branch, url)
     db = Database(url)
     try:
         prepare_database(alone, db)

@@ -25,6 +25,7 @@ from server.auth import Principal
 from server.dashboard.summary import dashboard_summary
 from server.errors import LobbyQError
 from server.hq.access import StatsReader, check_may_read, may_read
+from server.plan.demand import today_weekday
 from server.stats.compute import parse_range
 from server.store import Store
 from server.web.pages import branch_boot, page_templates
@@ -46,7 +47,11 @@ def _who(request: Request, store: Store) -> Principal | None:
 
 @router.get("/dashboard/{branch}", response_class=HTMLResponse)
 def dashboard_page(branch: str, request: Request, store: StoreDep) -> Response:
-    return manager_page(request, store, branch, "dashboard.html", "")
+    settings = store.config.branch(branch)
+    # The plan panel's default weekday: the branch's business day (its reset time and
+    # zone), as the server sees it, not the browser's clock.
+    weekday = today_weekday(settings, store.now()) if settings is not None else None
+    return manager_page(request, store, branch, "dashboard.html", "", {"weekday": weekday})
 
 
 @router.get("/dashboard/{branch}/customers", response_class=HTMLResponse)
@@ -56,7 +61,12 @@ def customers_page(branch: str, request: Request, store: StoreDep) -> Response:
 
 
 def manager_page(
-    request: Request, store: Store, branch: str, template: str, suffix: str
+    request: Request,
+    store: Store,
+    branch: str,
+    template: str,
+    suffix: str,
+    boot: dict[str, Any] | None = None,
 ) -> Response:
     """A manager's page: a login form when signed out, a refusal for others."""
     settings = store.config.branch(branch)
@@ -68,7 +78,10 @@ def manager_page(
     if token:
         return drop_token_from_address(f"/dashboard/{settings.code}{suffix}")
     principal = _who(request, store)
-    context: dict[str, Any] = {"branch": settings, "boot": {"branch": branch_boot(settings)}}
+    context: dict[str, Any] = {
+        "branch": settings,
+        "boot": {"branch": branch_boot(settings), **(boot or {})},
+    }
     headers = {"Cache-Control": "no-store"}
     if principal is None:
         return templates.TemplateResponse(request, "login.html", context, headers=headers)

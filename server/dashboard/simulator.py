@@ -61,6 +61,11 @@ class DayPlan:
     # Share of each service in the arrivals (None: the demo's SERVICE_MIX); the other
     # branch shapes of bench/fixtures bring their own.
     mix: dict[str, float] | None = None
+    # A staffing rota (server/plan/check.py): counter -> (opens, stops calling) local
+    # times. Only those counters open, at those times, and close once free after the
+    # second; no lunch or break of their own (the rota is the breaks). None: every
+    # counter opens around opening and pauses in turns.
+    rota: dict[str, tuple[time, time]] | None = None
 
 
 @dataclass
@@ -84,6 +89,7 @@ class Desk:
     busy: bool = False
     state: str = "closed"
     pause_at: list[tuple[datetime, float]] = field(default_factory=list)  # (from, minutes)
+    off_at: datetime | None = None  # a rota's end of duty: closes once free after it
     customer: Customer | None = None
     generation: int = 0  # invalidates scheduled wake-ups
 
@@ -231,8 +237,17 @@ class Simulation:
         free.sort(key=lambda r: order.get(r.number, 999))
         tellers = self.tellers(len(free))
         lunch_slots = [0, 45, 90, 135]
+        rota = self.plan.rota
         for i, (row, username) in enumerate(zip(free, tellers, strict=False)):
             desk = Desk(number=row.number, services=list(row.services), username=username)
+            if rota is not None:
+                if row.number in rota:
+                    self.desks.append(desk)
+                    opens_at, off_at = rota[row.number]
+                    self.at(self.local(opens_at), "open", desk)
+                    desk.off_at = self.local(off_at)
+                    self.at(desk.off_at, "try", desk, None)
+                continue
             self.desks.append(desk)
             late = i == len(free) - 2 and len(free) >= 4  # one counter opens later
             opens = self.local(self.plan.opens, -5 + self.rng.uniform(0, 8) + (50 if late else 0))
@@ -388,6 +403,9 @@ class Simulation:
         if generation is not None and generation != desk.generation:
             return
         if desk.state != "open" or desk.busy:
+            return
+        if desk.off_at is not None and now >= desk.off_at:
+            self.close(now, desk)  # the end of its duty in the rota
             return
         if any(when <= now for when, _ in desk.pause_at):
             self.pause(now, desk)

@@ -79,6 +79,12 @@ def weekday_index(weekday: str) -> int:
         ) from exc
 
 
+def today_weekday(branch: BranchSettings, now: datetime) -> str:
+    """The weekday of the branch's business day at `now` (its reset time, its zone):
+    the plan's default, on the server's clock."""
+    return WEEKDAYS[business_day(branch, now).weekday()]
+
+
 def slot_label(slot: int) -> str:
     start = slot * SLOT_MIN
     end = start + SLOT_MIN

@@ -224,3 +224,32 @@ def simulate_mmc(plan: MmcPlan, *, branch: BranchSettings, write: Write, read: W
             result.day_means.append(sum(waits) / len(waits))
             result.day_counts.append(len(waits))
     return result
+
+
+def queue_only(plan: MmcPlan, rng: random.Random) -> MmcResult:
+    """The same days (arrivals for `hours`, the first `warmup_hours` left out, each day
+    starting empty) as the bare FIFO M/M/c queue, without the database: each arrival
+    takes the counter that is free first (the Kiefer-Wolfowitz recursion). Not the
+    product: the reference for how far `plan.days` such days may land from Erlang C by
+    chance alone (bench/bench_mmc.py --reference)."""
+    result = MmcResult(plan)
+    lam = plan.arrivals_per_hour / 3600.0
+    mean_service = plan.service_min * 60.0
+    end, warmup = plan.hours * 3600.0, plan.warmup_hours * 3600.0
+    for _ in range(plan.days):
+        free = [0.0] * plan.counters
+        moment, total, count = 0.0, 0.0, 0
+        while True:
+            moment += rng.expovariate(lam)
+            if moment >= end:
+                break
+            first = heapq.heappop(free)
+            start = first if first > moment else moment
+            heapq.heappush(free, start + rng.expovariate(1.0 / mean_service))
+            if moment >= warmup:
+                total += start - moment
+                count += 1
+        if count:
+            result.day_means.append(total / count)
+            result.day_counts.append(count)
+    return result

@@ -5,48 +5,42 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from server.api.deps import StoreDep, check_branch, current_principal
-from server.auth import Principal
-from server.errors import Forbidden
+from server.api.deps import StoreDep
+from server.hq.access import StatsReader, check_may_read
 from server.plan.advice import advise
+from server.plan.demand import today_weekday
 from server.plan.planner import make_plan
 
 router = APIRouter(prefix="/api/v1", tags=["plan"])
 
-# Who may read plans: extend here (API.md v1.1 adds `regional`, for its branches).
-PLAN_ROLES = {"manager", "admin"}
-
-
-async def planner_principal(
-    principal: Annotated[Principal, Depends(current_principal)],
-) -> Principal:
-    if principal.kind != "user" or principal.role not in PLAN_ROLES:
-        raise Forbidden("managers only", code="managers_only")
-    return principal
-
-
-Planner = Annotated[Principal, Depends(planner_principal)]
+# Who may read plans: as for the statistics (StatsReader), the roles whose
+# ROLE_CAPABILITIES (server/auth.py) hold "stats": manager, admin, and regional for
+# its own branches (API.md v1.1). A new role gets plans by getting that capability.
 
 
 @router.get("/branches/{branch}/plan")
 def plan(
     branch: str,
     store: StoreDep,
-    principal: Planner,
-    weekday: Annotated[str, Query(max_length=12, description="mon ... sun")] = "mon",
+    principal: StatsReader,
+    weekday: Annotated[
+        str | None, Query(max_length=12, description="mon ... sun (default: the business day's)")
+    ] = None,
     weeks: Annotated[int, Query(ge=1, le=26, description="weeks of history")] = 4,
 ) -> dict[str, Any]:
-    check_branch(principal, branch)
+    check_may_read(store, principal, branch)
     settings = store.branch(branch)
+    now = store.now()
+    chosen = weekday if weekday is not None else today_weekday(settings, now)
     with store.read() as session:
-        return make_plan(session, settings, weekday, weeks, store.now()).as_json()
+        return make_plan(session, settings, chosen, weeks, now).as_json()
 
 
 @router.get("/branches/{branch}/plan/advice")
-def advice(branch: str, store: StoreDep, principal: Planner) -> dict[str, Any]:
-    check_branch(principal, branch)
+def advice(branch: str, store: StoreDep, principal: StatsReader) -> dict[str, Any]:
+    check_may_read(store, principal, branch)
     settings = store.branch(branch)
     with store.read() as session:
         return advise(session, settings, store.now())

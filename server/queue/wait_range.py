@@ -5,8 +5,10 @@ on average but a single customer's wait spreads around it: the service times of 
 few people ahead are not known at issue. The range says how far, from the estimate's
 own record: the ratio r = (actual + K) / (raw + K) of the tickets called lately (the
 last HISTORY_DAYS days and today until `now`), grouped by the size of the raw
-estimate; the range is the LOW_Q and HIGH_Q quantiles of r applied to this raw
-estimate, and the point (`estimated_wait_s`) its median. A service or a priority
+estimate; the range is the shortest interval of r holding COVER of the group (r is
+skewed: a long tail of waits far beyond the promise, so the shortest interval is
+narrower than the central one for the same share) applied to this raw estimate, and
+the point (`estimated_wait_s`) its median. A service or a priority
 class whose waits run consistently longer or shorter than promised (its median r
 away from its group's) is corrected by that factor. Until a group has MIN_GROUP
 tickets, PRIOR (measured on simulated days) fills in.
@@ -37,7 +39,8 @@ from server.queue.estimate import estimate_wait_s
 K_S = 30.0  # added to both sides of the ratio: a 0 s estimate still has a spread
 # Groups by the raw estimate (seconds): a long promise is relatively surer.
 BOUNDS = (90.0, 300.0, 900.0)
-LOW_Q, HIGH_Q = 0.12, 0.88
+COVER = 0.78  # share of the group's r inside its range (aim: 80 % +- 5 of waits)
+STEP = 0.01  # the range's lower quantile is searched in [0, 1 - COVER] by this step
 MIN_GROUP = 40  # tickets of a group before its own record outweighs the prior
 MIN_CLASS = 25  # tickets of a service or class before its own correction applies
 CLASS_LIMITS = (0.6, 1.6)  # a class correction stays within these factors
@@ -102,6 +105,16 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
     return ordered[below] + (ordered[above] - ordered[below]) * (at - below)
 
 
+def _shortest(ordered: Sequence[float]) -> tuple[float, float]:
+    """The narrowest (q, q + COVER) quantile pair of a sorted list."""
+    steps = round((1.0 - COVER) / STEP)
+    pairs = (
+        (_quantile(ordered, k * STEP), _quantile(ordered, min(1.0, k * STEP + COVER)))
+        for k in range(steps + 1)
+    )
+    return min(pairs, key=lambda pair: pair[1] - pair[0])
+
+
 def _ratio(o: Observed) -> float:
     return (o.wait + K_S) / (o.raw + K_S)
 
@@ -119,7 +132,8 @@ def calibrate(record: Iterable[Observed]) -> Calibration:
         if not ratios:
             groups.append(prior)
             continue
-        own = (_quantile(ratios, LOW_Q), _quantile(ratios, 0.5), _quantile(ratios, HIGH_Q))
+        low, high = _shortest(ratios)
+        own = (low, _quantile(ratios, 0.5), high)
         w = len(ratios) / (len(ratios) + MIN_GROUP)
         low, mid, high = (w * o + (1 - w) * p for o, p in zip(own, prior, strict=True))
         groups.append((low, mid, high))

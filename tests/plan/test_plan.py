@@ -108,5 +108,7 @@ def test_dashboard_advises_counters_when_arrivals_run_above_plan(
     assert f"请再开 {c['open_more']} 个窗口办理此业务" in more
     assert f"open {c['open_more']} more counter" in more
     page.wait_for_selector("#plan-figures[data-loaded='1']", timeout=20000)
+    # The business day's weekday as the server saw it (the fake clock's Monday).
+    assert page.input_value("#plan-weekday") == "mon"
     page.locator("#advice").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "dashboard-plan-advice.png"), full_page=True)

@@ -29,10 +29,28 @@ def test_the_range_covers_eighty_percent_of_waits_like_the_record() -> None:
         promise = calibration.apply(o.raw, o.service, o.priority)
         assert promise.low <= promise.point <= promise.high
         inside += promise.low <= o.wait <= promise.high
-    # The range is the LOW_Q-HIGH_Q quantiles of the record: that share of waits.
-    assert abs(inside / len(fresh) - (wait_range.HIGH_Q - wait_range.LOW_Q)) <= 0.04
+    # The range holds COVER of the record's ratios: that share of waits.
+    assert abs(inside / len(fresh) - wait_range.COVER) <= 0.04
     # The prior alone (no record) is far wider or narrower: the record matters.
     assert calibration.groups != PRIOR_CALIBRATION.groups
+
+
+def test_the_range_is_the_shortest_holding_its_share() -> None:
+    """Skewed waits (a long tail beyond the promise): the range is narrower than the
+    central quantiles holding the same share, and still holds that share."""
+    rng = random.Random(11)
+    skewed = [
+        Observed(600.0, 600.0 * (0.8 + rng.expovariate(1.0) ** 2 * 0.5), "A", "normal")
+        for _ in range(800)
+    ]
+    calibration = calibrate(skewed)
+    promise = calibration.apply(600.0, "A", "normal")
+    ratios = sorted((o.wait + wait_range.K_S) / (o.raw + wait_range.K_S) for o in skewed)
+    tail = (1 - wait_range.COVER) / 2
+    central = wait_range._quantile(ratios, 1 - tail) - wait_range._quantile(ratios, tail)
+    assert promise.high - promise.low < 0.9 * central * (600.0 + wait_range.K_S)
+    inside = sum(promise.low <= o.wait <= promise.high for o in skewed) / len(skewed)
+    assert abs(inside - wait_range.COVER) <= 0.04
 
 
 def test_a_service_that_waits_longer_than_promised_is_corrected() -> None:

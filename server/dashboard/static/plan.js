@@ -4,10 +4,6 @@
 
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-function todayWeekday() {
-  const name = new Intl.DateTimeFormat("en-US", {timeZone: TZ, weekday: "short"}).format(new Date(serverNow()));
-  return name.slice(0, 3).toLowerCase();
-}
 
 async function refreshAdvice() {
   const list = document.getElementById("advice");
@@ -75,8 +71,8 @@ async function refreshPlan() {
 
 function startPlan() {
   const select = document.getElementById("plan-weekday");
-  const today = todayWeekday();
-  if (WEEKDAYS.includes(today)) select.value = today;
+  // The branch's business day as the server saw it when the page was made.
+  if (WEEKDAYS.includes(BOOT.weekday)) select.value = BOOT.weekday;
   document.getElementById("plan-form").addEventListener("submit", (event) => {
     event.preventDefault();
     refreshPlan();

@@ -29,7 +29,8 @@ def test_the_default_weekday_is_the_business_days(hq: LiveServer, clock: FakeClo
     # Tuesday 01:00 in Shanghai: with the day reset at 03:00, still Monday's business day.
     moment = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
     assert today_weekday(branch, moment) == "tue"
-    late = branch.model_copy(update={"reset_time": "03:00"})
+    # validated again (model_copy would keep the reset time parsed at load)
+    late = type(branch).model_validate({**branch.model_dump(), "reset_time": "03:00"})
     assert today_weekday(late, moment) == "mon"
     clock.now = moment
     with hq.client("manager") as manager:

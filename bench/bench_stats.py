@@ -48,6 +48,7 @@ def make_config(url: str, branches: int, data_dir: Path) -> Any:
         branch["kiosks"] = [{"id": "k1", "token": f"bench-kiosk-{i:04d}"}]
         branch["displays"] = [{"id": "tv1", "token": f"bench-display-{i:04d}"}]
         branch.pop("printers", None)
+        branch.pop("counter_devices", None)  # device tokens are unique across branches
         made.append(branch)
     demo["branches"] = made
     demo["server"] = {**demo.get("server", {}), "database_url": url, "data_dir": str(data_dir)}
@@ -72,6 +73,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--distinct-days", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the filled database")
+    parser.add_argument(
+        "--reuse",
+        default="",
+        help="measure on a database kept by an earlier --keep run (its name), without filling",
+    )
     args = parser.parse_args()
 
     import sqlalchemy
@@ -84,10 +90,11 @@ def main() -> None:
     from server.stats.compute import DateRange, build_report, log_facts
     from server.stats.facts import facts_in, local_midnight, read_facts
 
-    name = f"lobbyq_bench_{uuid.uuid4().hex[:8]}"
+    name = args.reuse or f"lobbyq_bench_{uuid.uuid4().hex[:8]}"
     admin = sqlalchemy.create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    if not args.reuse:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = args.database_url.rsplit("/", 1)[0] + f"/{name}"
     data_dir = Path("/tmp") / name
     config = make_config(url, args.branches, data_dir)
@@ -116,32 +123,39 @@ def main() -> None:
                 rows.append(("", line.strip()))
             return time.perf_counter() - started
 
-        year_s = fill([one], first, last)
-        with db.read() as session:
-            tickets = session.execute(sqlalchemy.text("SELECT count(*) FROM ticket")).scalar()
-            events = session.execute(sqlalchemy.text("SELECT count(*) FROM ticketevent")).scalar()
-        days = args.days
-        rows.append(
-            (
-                "bulk fill, one branch",
-                f"{days} days, {tickets} tickets, {events} events "
-                f"in {year_s:.1f} s ({days / year_s:.1f} branch-days/s)",
+        if args.reuse:
+            rows.append(("database", f"{name}, filled by an earlier --keep run"))
+        else:
+            year_s = fill([one], first, last)
+            with db.read() as session:
+                tickets = session.execute(sqlalchemy.text("SELECT count(*) FROM ticket")).scalar()
+                events = session.execute(
+                    sqlalchemy.text("SELECT count(*) FROM ticketevent")
+                ).scalar()
+            days = args.days
+            rows.append(
+                (
+                    "bulk fill, one branch",
+                    f"{days} days, {tickets} tickets, {events} events "
+                    f"in {year_s:.1f} s ({days / year_s:.1f} branch-days/s)",
+                )
             )
-        )
-        today_s = fill(config.branches, today, today)
-        rows.append(
-            (
-                "bulk fill, every branch today",
-                f"{args.branches} branch-days in "
-                f"{today_s:.1f} s ({args.branches / today_s:.1f} branch-days/s)",
+            today_s = fill(config.branches, today, today)
+            rows.append(
+                (
+                    "bulk fill, every branch today",
+                    f"{args.branches} branch-days in "
+                    f"{today_s:.1f} s ({args.branches / today_s:.1f} branch-days/s)",
+                )
             )
-        )
-        rate = (days + args.branches) / (year_s + today_s)
-        rows.append(("=> a year of 200 branches", f"{200 * 365 / rate / 60:.0f} min at that rate"))
-        started = time.perf_counter()
-        spare = config.branches[1]
-        fill_days(config, db, branches=[spare], first=first, last=first, seed=1)
-        rows.append(("real use-cases, one day", f"{time.perf_counter() - started:.1f} s"))
+            rate = (days + args.branches) / (year_s + today_s)
+            rows.append(
+                ("=> a year of 200 branches", f"{200 * 365 / rate / 60:.0f} min at that rate")
+            )
+            started = time.perf_counter()
+            spare = config.branches[1]
+            fill_days(config, db, branches=[spare], first=first, last=first, seed=1)
+            rows.append(("real use-cases, one day", f"{time.perf_counter() - started:.1f} s"))
 
         year = DateRange(
             local_midnight(first, one.zone), local_midnight(last + timedelta(days=1), one.zone)
@@ -197,7 +211,7 @@ def main() -> None:
         ]
     finally:
         db.dispose()
-        if not args.keep:
+        if not args.keep and not args.reuse:
             with admin.connect() as connection:
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -88,6 +89,23 @@ def private_files(database: Path) -> None:
             path.chmod(0o600)
 
 
+_LIVE: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def _forget_parents_connections() -> None:
+    """In a forked child, drop the pools inherited from the parent without closing
+    their connections: those sockets are the parent's, still in use by its threads.
+    Closing one here (or letting the child's garbage collector do it) sends the
+    server a Terminate on the parent's connection; using one mixes two processes'
+    protocol streams. SQLAlchemy's advice for os.fork / multiprocessing."""
+    for database in list(_LIVE):
+        database.engine.dispose(close=False)
+        database._write_engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parents_connections)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -107,6 +125,7 @@ class Database:
             self._write_engine = self.engine
         for engine in {self.engine, self._write_engine}:
             _refuse_nul(engine)
+        _LIVE.add(self)
         from server.stats.facts import install as keep_facts
 
         keep_facts()  # the tickets a write transaction ends get their fact rows

@@ -9,7 +9,33 @@ from typing import Any
 import pytest
 
 from server.config import AppConfig
-from tests.support import FakeClock, LiveServer, drop_database, fresh_database_url, make_config
+from tests.support import (
+    PG_ADMIN_URL,
+    FakeClock,
+    LiveServer,
+    drop_database,
+    fresh_database_url,
+    make_config,
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass (LOBBYQ_TEST_POSTGRES set) runs the tests that use a
+    database of the pass: those whose fixtures include `database_url`, and those
+    marked `own_database` (they call fresh_database_url themselves). The others —
+    printers, voice, the page kit's files, and the scale tests that always run on
+    Postgres (`pg_url`) — do not depend on the pass and already ran in the SQLite
+    pass; running them twice only made CI slower. They are deselected, not skipped."""
+    if not PG_ADMIN_URL:
+        return
+    keep: list[pytest.Item] = []
+    other: list[pytest.Item] = []
+    for item in items:
+        uses_pass = "database_url" in getattr(item, "fixturenames", ())
+        (keep if uses_pass or item.get_closest_marker("own_database") else other).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True, scope="session")

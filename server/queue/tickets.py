@@ -172,6 +172,11 @@ def _ahead_of_new_ticket(session: Session, ticket: Ticket) -> int:
     return int(connection_of(session).execute(_AHEAD_OF_NEW, params).scalar_one())
 
 
+def _counted_cheaply(branch: BranchSettings, ticket: Ticket) -> bool:
+    """Whether place_of counts a new ticket's people ahead with the cheap count."""
+    return branch.ordering == "weighted" and ticket.target_counter is None
+
+
 def place_of(
     session: Session, branch: BranchSettings, ticket: Ticket, now: datetime, *, new: bool = False
 ) -> Place:
@@ -180,7 +185,7 @@ def place_of(
     if ticket.status != TicketStatus.waiting:
         return Place(None, None)
     me = as_waiting(ticket)
-    if new and branch.ordering == "weighted" and ticket.target_counter is None:
+    if new and _counted_cheaply(branch, ticket):
         ahead = _ahead_of_new_ticket(session, ticket)
     else:
         # people_ahead only counts the ticket's own queue, so only that service is read.
@@ -271,15 +276,14 @@ def issue_ticket(
     if appointment is not None:
         priority, priority_from, notice = _appointment_class(branch, appointment, now)
     day = business_day(branch, now)
-    seq = _next_seq(session, branch.code, settings.code, day)
     prefix = _priority(branch, priority).prefix
     ticket = Ticket(
         token=secrets.token_urlsafe(18),
         branch=branch.code,
         business_day=day,
         service_seq_key=settings.code,
-        seq=seq,
-        number=f"{prefix}{settings.prefix}{seq:03d}",
+        seq=0,
+        number="",
         service=settings.code,
         priority=priority,
         priority_from=as_utc(priority_from) if priority_from else None,
@@ -290,9 +294,19 @@ def issue_ticket(
         lang=lang,
         source=source,
     )
-    # The place is taken before the row is written (the new ticket is not in the line
-    # it is counted against), and the row is written once, promise included.
-    place = place_of(session, branch, ticket, now, new=True)
+    # The place and its estimate are worked out before the day's number is taken:
+    # that number's row lock is held until commit and every issuer of the service
+    # queues on it, so it must be held for a few statements, not for an estimate.
+    # Under the lock the people ahead are counted again (one indexed count): a ticket
+    # another kiosk issued meanwhile is then counted, and the estimate redone. (The
+    # strict ordering has no cheap count: there the place is taken under the lock.)
+    early = _counted_cheaply(branch, ticket)
+    place = place_of(session, branch, ticket, now, new=True) if early else None
+    ticket.seq = _next_seq(session, branch.code, settings.code, day)
+    ticket.number = f"{prefix}{settings.prefix}{ticket.seq:03d}"
+    if place is None or _ahead_of_new_ticket(session, ticket) != place.position:
+        place = place_of(session, branch, ticket, now, new=True)
+    # The row is written once, promise included.
     ticket.estimated_wait_s = place.estimated_wait_s
     ticket.estimate_raw_s = place.estimate_raw_s
     ticket.people_ahead_at_issue = place.position

@@ -22,6 +22,8 @@ from server.stats.facts import facts_in, local_midnight
 from tests.hq.conftest import hq_config
 from tests.support import drop_database, fresh_database_url
 
+pytestmark = pytest.mark.own_database  # makes its own databases: both passes
+
 FIRST, LAST = date(2026, 11, 2), date(2026, 11, 5)  # Monday .. Thursday
 SCHEDULE: dict[str, Any] = dict(first=FIRST, last=LAST, seed=3, volume=0.15, distinct_days=2)
 

@@ -6,10 +6,13 @@ import copy
 import tomllib
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from server.cli import app
 from tests.support import BASE_CONFIG, drop_database, fresh_database_url
+
+pytestmark = pytest.mark.own_database  # makes its own databases: both passes
 
 
 def write_config(tmp_path: Path) -> tuple[Path, str]:

@@ -23,6 +23,8 @@ from tests.support import (
     wait_for_js,
 )
 
+pytestmark = pytest.mark.own_database  # makes its own databases: both passes
+
 # The day is simulated first (10:00 on the clock is only where the FakeClock starts);
 # then the clock goes to 18:10 local, when a few customers still wait.
 EVENING = datetime(2026, 11, 30, 10, 10, tzinfo=UTC)  # 18:10 in Shanghai

@@ -19,6 +19,8 @@ from server.models import TicketEvent, User
 from server.stats.compute import DateRange, branch_report
 from tests.support import drop_database, fresh_database_url, make_config
 
+pytestmark = pytest.mark.own_database  # makes its own databases: both passes
+
 DAY = date(2026, 11, 27)
 # A short, busy morning with many absent and transferred customers: every kind of event.
 BUSY = dict(

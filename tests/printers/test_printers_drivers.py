@@ -186,7 +186,10 @@ class TestNetworkDriver:
     def test_printer_vanishing_mid_job(self, network_printer: StartPrinter) -> None:
         fake = network_printer("drop", drop_after=40)
         printer = network(fake.port)
-        with pytest.raises(PrinterError, match="connection|closed"):
+        # Either the close is seen (reset, end of stream) or, when the fake's thread is
+        # slow to run on a loaded machine, the status query goes unanswered first, as
+        # with a real printer switched off (no FIN ever comes). The job fails either way.
+        with pytest.raises(PrinterError, match="connection|closed|no answer"):
             printer.send(JOB)
 
     def test_mute_printer_fails_unless_status_check_is_off(

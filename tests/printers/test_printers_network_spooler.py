@@ -129,7 +129,10 @@ def test_printer_switched_off_mid_job(
     job = finished(spooler, spooler.submit(pid, make_ticket()))
 
     assert job.state is JobState.FAILED
-    assert job.error is not None and ("connection" in job.error or "closed" in job.error)
+    # the close seen, or (a slow fake on a loaded machine, a real printer switched off)
+    # the status query unanswered: failed either way, with the reason
+    assert job.error is not None
+    assert any(word in job.error for word in ("connection", "closed", "no answer"))
     assert spooler.status(pid).online is False
 
 

@@ -31,6 +31,8 @@ from tests.scale.procs import (
 from tests.server.test_cli import lobbyq as run_cli
 from tests.support import KIOSK_TOKEN, PASSWORDS
 
+pytestmark = pytest.mark.own_database  # makes its own databases: both passes
+
 
 def lobbyq(*args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(*args, cwd=ROOT)

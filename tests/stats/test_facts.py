@@ -24,6 +24,8 @@ from server.stats import facts
 from server.stats.compute import GROUPINGS, DateRange, build_report, log_facts
 from tests.support import drop_database, fresh_database_url, make_config
 
+pytestmark = pytest.mark.own_database  # makes its own databases: both passes
+
 DAYS = [date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)]
 BUSY = dict(volume=0.25, closes=time(12, 0), absent_share=0.2, transfer_share=0.1)
 

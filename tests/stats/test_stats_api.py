@@ -22,6 +22,8 @@ from tests.support import (
     make_config,
 )
 
+pytestmark = pytest.mark.own_database  # makes its own databases: both passes
+
 
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:

@@ -455,7 +455,7 @@ def main() -> None:
     ports = [free_port() for _ in range(args.processes)]
     processes = []
     for port in ports:  # one after the other: each applies the migrations on start
-        processes.append(start_server(config, port))
+        processes.append(start_server(config, port, wait_s=300))  # slow on a loaded machine
     servers = Servers(processes, ports)
     lines = [
         f"database: {'SQLite file' if url.startswith('sqlite') else 'PostgreSQL'}; "

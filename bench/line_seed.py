@@ -152,12 +152,13 @@ def top_up(
                 "at": ticket.issued_at,
                 "data": ticket_data(
                     ticket,
+                    EventType.ticket_issued,
                     position=None,
                     estimated_wait_s=None,
                     estimated_wait_range_s=None,
                     estimate_raw_s=None,
                     appointment=None,
-                ),
+                ).wire(),
             }
             for index, ticket in enumerate(tickets)
         ]

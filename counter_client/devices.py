@@ -12,7 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from server.api.deps import StoreDep, bearer_token
 from server.config import BranchSettings
@@ -20,10 +19,10 @@ from server.devices.ratings import REASONS
 from server.errors import LobbyQError
 from server.store import Store
 from server.web.device import device_token_to_cookie
-from server.web.pages import script_json
+from server.web.pages import page_templates
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates = page_templates(HERE / "templates")
 router = APIRouter(include_in_schema=False)
 
 PAGES = {"sign": "sign.html", "pad": "pad.html"}
@@ -80,7 +79,7 @@ def device_page(
     return templates.TemplateResponse(
         request,
         PAGES[page],
-        {"boot_json": script_json(boot), "name": boot["name"], "branch": settings},
+        {"boot": boot, "name": boot["name"], "branch": settings},
         headers={"Cache-Control": "no-store"},
     )
 

@@ -12,47 +12,19 @@ each action and on every WebSocket event.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from counter_client import devices
 from server.api.deps import StoreDep, drop_token_from_address, header_token, no_branch_page
-from server.config import BranchSettings
-from server.web.pages import page_templates
+from server.web.pages import branch_boot, page_templates
 
 HERE = Path(__file__).resolve().parent
 templates = page_templates(HERE / "templates")
 
 router = APIRouter(include_in_schema=False)
 router.include_router(devices.router)  # the sign and the rating pad
-
-
-def page_settings(branch: BranchSettings) -> dict[str, Any]:
-    """What the page needs from the config: names of services, priorities, counters."""
-    return {
-        "code": branch.code,
-        "name": branch.name.model_dump(),
-        "timezone": branch.timezone,
-        "ratings_enabled": branch.ratings_enabled,
-        "services": [{"code": s.code, "name": s.name.model_dump()} for s in branch.services],
-        "priorities": [
-            {
-                "code": p.code,
-                "name": p.shown_name(),
-            }
-            for p in branch.all_priorities()
-        ],
-        "counters": [
-            {
-                "number": c.number,
-                "services": list(c.services),
-                "name": c.shown_name(),
-            }
-            for c in branch.counters
-        ],
-    }
 
 
 @router.get("/counter/{branch}", response_class=HTMLResponse)
@@ -63,7 +35,7 @@ def teller_page(branch: str, request: Request, store: StoreDep) -> Response:
     token = request.query_params.get("token")
     if token:
         return drop_token_from_address(f"/counter/{settings.code}")
-    boot = {"branch": page_settings(settings), "token": header_token(request)}
+    boot = {"branch": branch_boot(settings), "token": header_token(request)}
     return templates.TemplateResponse(
         request,
         "counter.html",

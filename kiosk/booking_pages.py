@@ -12,23 +12,22 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import icalendar
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 
 from kiosk.qr import svg_response
 from server.api.deps import StoreDep, base_url
+from server.config import BranchSettings
 from server.customer import booking as booking_rules
 from server.customer import opinions as opinion_rules
 from server.customer.booking_routes import limit
 from server.errors import LobbyQError
 from server.models import utc
 from server.store import Store
-from server.web.pages import script_json
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,12 +38,37 @@ def _templates() -> Jinja2Templates:
     return templates
 
 
-def _boot(value: Any) -> Markup:
-    return script_json(value)
-
-
 def _missing(request: Request, status: int = 404) -> Response:
     return _templates().TemplateResponse(request, "ticket_missing.html", {}, status_code=status)
+
+
+LangQuery = Annotated[str | None, Query(max_length=5)]
+
+
+def _lookup_limit(request: Request, store: StoreDep) -> None:
+    """A page found by its secret token: rate-limited per address like the API's lookups."""
+    limit(store, request, "lookup", write=False)
+
+
+LOOKUP = Depends(_lookup_limit)
+
+
+def _page(
+    request: Request,
+    template: str,
+    branch: BranchSettings,
+    lang: str | None,
+    boot: dict[str, Any],
+    **context: Any,
+) -> Response:
+    """A customer page (kiosk/templates/_customer_page.html): the branch, its boot blob
+    (`page`, `lang` and `branchName` added to `boot`) and any more template context."""
+    page = template.removesuffix(".html")
+    data = {"page": page, "lang": _lang(request, lang), **boot}
+    data["branchName"] = branch.name.model_dump()
+    return _templates().TemplateResponse(
+        request, template, {"branch": branch, "boot": data, **context}
+    )
 
 
 def _lang(request: Request, lang: str | None) -> str:
@@ -59,36 +83,30 @@ def book_page(
     branch: str,
     request: Request,
     store: StoreDep,
-    lang: str | None = Query(default=None, max_length=5),
+    lang: LangQuery = None,
 ) -> Response:
     settings = store.config.branch(branch)
     if settings is None or settings.booking is None:
         return _missing(request)
     now = store.now()
     booking = settings.booking
-    return _templates().TemplateResponse(
+    return _page(
         request,
         "book.html",
+        settings,
+        lang,
         {
-            "branch": settings,
-            "boot": _boot(
-                {
-                    "page": "book",
-                    "lang": _lang(request, lang),
-                    "branch": settings.code,
-                    "branchName": settings.name.model_dump(),
-                    "slotMin": booking.slot_min,
-                    "perPhone": booking.per_phone_per_day,
-                    "earlyMin": settings.appointment_early_min,
-                    "lateMin": settings.appointment_late_min,
-                    "services": [
-                        {"code": s.code, "name": s.name.model_dump()}
-                        for s in booking_rules.bookable_services(settings)
-                    ],
-                    "days": [d.isoformat() for d in booking_rules.booking_days(settings, now)],
-                    "today": now.astimezone(settings.zone).date().isoformat(),
-                }
-            ),
+            "branch": settings.code,
+            "slotMin": booking.slot_min,
+            "perPhone": booking.per_phone_per_day,
+            "earlyMin": settings.appointment_early_min,
+            "lateMin": settings.appointment_late_min,
+            "services": [
+                {"code": s.code, "name": s.name.model_dump()}
+                for s in booking_rules.bookable_services(settings)
+            ],
+            "days": [d.isoformat() for d in booking_rules.booking_days(settings, now)],
+            "today": now.astimezone(settings.zone).date().isoformat(),
         },
     )
 
@@ -105,50 +123,33 @@ def _booking_state(store: Store, request: Request, token: str) -> dict[str, Any]
         return None
 
 
-@router.get("/booking/{token}", response_class=HTMLResponse)
+@router.get("/booking/{token}", response_class=HTMLResponse, dependencies=[LOOKUP])
 def booking_page(
     token: str,
     request: Request,
     store: StoreDep,
-    lang: str | None = Query(default=None, max_length=5),
+    lang: LangQuery = None,
 ) -> Response:
-    limit(store, request, "lookup", write=False)
     state = _booking_state(store, request, token)
     if state is None:
         return _missing(request)
     branch = store.branch(state["branch"])
-    return _templates().TemplateResponse(
-        request,
-        "booking.html",
-        {
-            "branch": branch,
-            "booking": state,
-            "boot": _boot(
-                {
-                    "page": "booking",
-                    "lang": _lang(request, lang),
-                    "booking": state,
-                    "token": token,
-                    "branchName": branch.name.model_dump(),
-                }
-            ),
-        },
+    return _page(
+        request, "booking.html", branch, lang, {"booking": state, "token": token}, booking=state
     )
 
 
-@router.get("/booking/{token}/qr.svg")
+@router.get("/booking/{token}/qr.svg", dependencies=[LOOKUP])
 def booking_qr(token: str, request: Request, store: StoreDep) -> Response:
     """The code the kiosk's reader types: LOBBYQ:{branch}:{code}."""
-    limit(store, request, "lookup", write=False)
     state = _booking_state(store, request, token)
     if state is None:
         return _missing(request)
     return svg_response(state["qr_text"], cache=False)
 
 
-@router.get("/booking/{token}/visit.ics")
+@router.get("/booking/{token}/visit.ics", dependencies=[LOOKUP])
 def booking_ics(token: str, request: Request, store: StoreDep) -> Response:
-    limit(store, request, "lookup", write=False)
     with store.read() as session:
         try:
             found = booking_rules.by_token(session, token)
@@ -197,7 +198,7 @@ def suggest_page(
     source: str = Query(default="web", alias="from", max_length=16),
     ticket: str | None = Query(default=None, max_length=64),
     back: str | None = Query(default=None, max_length=200),
-    lang: str | None = Query(default=None, max_length=5),
+    lang: LangQuery = None,
 ) -> Response:
     """The opinion form, reached from the kiosk, the mobile ticket and the booking page."""
     settings = store.config.branch(branch)
@@ -205,39 +206,32 @@ def suggest_page(
         return _missing(request)
     # Only a path on this server may be the way back (no open redirect).
     safe_back = back if back and back.startswith("/") and not back.startswith("//") else None
-    return _templates().TemplateResponse(
+    return _page(
         request,
         "suggest.html",
+        settings,
+        lang,
         {
-            "branch": settings,
-            "boot": _boot(
-                {
-                    "page": "suggest",
-                    "lang": _lang(request, lang),
-                    "branch": settings.code,
-                    "branchName": settings.name.model_dump(),
-                    "source": source if source in ("kiosk", "mobile", "book") else "web",
-                    "ticket": ticket,
-                    "back": safe_back,
-                    "categories": [
-                        {"code": c, "name": opinion_rules.CATEGORY_NAMES[c]}
-                        for c in opinion_rules.CATEGORIES
-                    ],
-                    "maxText": opinion_rules.MAX_TEXT,
-                }
-            ),
+            "branch": settings.code,
+            "source": source if source in ("kiosk", "mobile", "book") else "web",
+            "ticket": ticket,
+            "back": safe_back,
+            "categories": [
+                {"code": c, "name": opinion_rules.CATEGORY_NAMES[c]}
+                for c in opinion_rules.CATEGORIES
+            ],
+            "maxText": opinion_rules.MAX_TEXT,
         },
     )
 
 
-@router.get("/opinion/{token}", response_class=HTMLResponse)
+@router.get("/opinion/{token}", response_class=HTMLResponse, dependencies=[LOOKUP])
 def opinion_page(
     token: str,
     request: Request,
     store: StoreDep,
-    lang: str | None = Query(default=None, max_length=5),
+    lang: LangQuery = None,
 ) -> Response:
-    limit(store, request, "lookup", write=False)
     try:
         with store.read() as session:
             opinion = opinion_rules.by_token(session, token)
@@ -245,28 +239,12 @@ def opinion_page(
             state = opinion_rules.public_data(branch, opinion, base_url(request, store))
     except LobbyQError:
         return _missing(request)
-    return _templates().TemplateResponse(
-        request,
-        "opinion.html",
-        {
-            "branch": branch,
-            "opinion": state,
-            "boot": _boot(
-                {
-                    "page": "opinion",
-                    "lang": _lang(request, lang),
-                    "opinion": state,
-                    "branchName": branch.name.model_dump(),
-                }
-            ),
-        },
-    )
+    return _page(request, "opinion.html", branch, lang, {"opinion": state}, opinion=state)
 
 
-@router.get("/opinion/{token}/qr.svg")
+@router.get("/opinion/{token}/qr.svg", dependencies=[LOOKUP])
 def opinion_qr(token: str, request: Request, store: StoreDep) -> Response:
     """The follow address as a QR: a kiosk visitor takes it away on their phone."""
-    limit(store, request, "lookup", write=False)
     with store.read() as session:
         try:
             opinion = opinion_rules.by_token(session, token)

@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from kiosk.routes import HERE
 from server.api.deps import (
@@ -22,19 +21,15 @@ from server.api.deps import (
 )
 from server.config import BranchSettings
 from server.errors import LobbyQError
-from server.web.pages import script_json
+from server.web.pages import branch_boot, page_templates
 
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates = page_templates(HERE / "templates")
 router = APIRouter(include_in_schema=False)
 
 
 def lobby_settings(branch: BranchSettings) -> dict[str, Any]:
     return {
-        "code": branch.code,
-        "name": branch.name.model_dump(),
-        "timezone": branch.timezone,
-        "services": [{"code": s.code, "name": s.name.model_dump()} for s in branch.services],
-        "priorities": [{"code": p.code, "name": p.shown_name()} for p in branch.all_priorities()],
+        **branch_boot(branch),
         "printers": [p.id for p in branch.printers],
         "vip_levels": sorted({"vip"} | {c.level for c in branch.vip_customers}),
     }
@@ -64,7 +59,7 @@ def lobby_page(branch: str, request: Request, store: StoreDep) -> Response:
         request,
         "lobby.html",
         {
-            "boot": script_json(boot),
+            "boot": boot,
             "branch": settings,
             "signed_in": boot["user"] is not None,
             "allowed": boot["allowed"],

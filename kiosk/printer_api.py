@@ -8,14 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import select
 
 from kiosk.printing import job_row, printing_of, render_options_of, ticket_print
 from printers import TicketPrint, preview_png, sample_ticket
 from server.api.deps import AnyPrincipal, Manager, StoreDep, base_url, check_branch
 from server.devices.routes import LobbyStaff
 from server.errors import Forbidden, InvalidInput, NotFound
-from server.models import Ticket
+from server.queue.lookup import ticket_by_token
 from server.queue.tickets import place_of
 from server.store import Store
 
@@ -115,9 +114,7 @@ def _preview_ticket(
             footer_en=footer.en if footer else "",
         )
     with store.read() as session:
-        row = session.exec(
-            select(Ticket).where(Ticket.token == token, Ticket.branch == settings.code)
-        ).first()
+        row = ticket_by_token(session, token, branch=settings.code)
         if row is None:
             raise NotFound("no such ticket in this branch", code="ticket_not_found")
         place = place_of(session, settings, row, store.now())

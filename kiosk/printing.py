@@ -8,9 +8,7 @@ job printed from the job endpoint and shows the ticket on screen when it did not
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from printers import (
@@ -26,7 +24,9 @@ from printers import (
 from printers import PrinterSettings as DriverSettings
 from server.auth import Principal
 from server.config import BranchSettings, PrinterSettings
+from server.errors import NotFound
 from server.models import Ticket, utc
+from server.public import iso
 from server.store import Store
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def printer_row(
         "paper": str(status.paper),
         "error": status.error,
         "state": summary_state(status),
-        "last_job_at": _iso(status.last_job_at),
+        "last_job_at": iso(status.last_job_at),
         "last_job_ok": status.last_job_ok,
         "queue_length": status.queue_length,
     }
@@ -175,13 +175,9 @@ def job_row(printer_id: str, job: PrintJob) -> dict[str, Any]:
         "done": job.done,
         "attempts": job.attempts,
         "error": job.error,
-        "submitted_at": _iso(job.submitted_at),
-        "finished_at": _iso(job.finished_at),
+        "submitted_at": iso(job.submitted_at),
+        "finished_at": iso(job.finished_at),
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def ticket_print(
@@ -222,33 +218,27 @@ def _range(value: Any) -> tuple[int, int] | None:
     return None
 
 
-# -- wiring into the store -----------------------------------------------------------------
-
-_printing: weakref.WeakKeyDictionary[Store, Printing] = weakref.WeakKeyDictionary()
+# -- the server's Printing port (server/ports.py) ------------------------------------------
 
 
-def printing_of(store: Store) -> Printing:
-    printing = _printing.get(store)
-    if printing is None:
-        printing = Printing(Spooler())
-        _printing[store] = printing
-    return printing
+class PrinterPort:
+    """The kiosks' printers as the server's `Printing` port: built once by create_app."""
 
+    def __init__(self, store: Store, printing: Printing | None = None) -> None:
+        self._store = store
+        self.printing = printing or Printing(Spooler())
+        for branch in store.config.branches:
+            self.printing.add_branch(branch)
 
-def install(store: Store) -> Printing:
-    printing = Printing(Spooler())
-    _printing[store] = printing
-    for branch in store.config.branches:
-        printing.add_branch(branch)
-
-    def print_issued(
+    def ticket_issued(
+        self,
         branch: BranchSettings,
         ticket: Ticket,
         out: dict[str, Any],
-        print_flag: bool,
+        print_it: bool,
         principal: Principal,
     ) -> dict[str, Any] | None:
-        if principal.kind != "kiosk" or not print_flag:
+        if principal.kind != "kiosk" or not print_it:
             return None
         kiosk = next((k for k in branch.kiosks if k.id == principal.name), None)
         if kiosk is None or not kiosk.printer:
@@ -258,14 +248,24 @@ def install(store: Store) -> Printing:
         except ValueError as exc:  # a ticket the printer cannot take must not fail the issue
             log.error("ticket %s cannot be printed: %s", ticket.number, exc)
             return {"print": {"printer": kiosk.printer, "job": None, "state": "failed"}}
-        return {"print": printing.submit(branch.code, kiosk.printer, value)}
+        return {"print": self.printing.submit(branch.code, kiosk.printer, value)}
 
-    store.issue_hooks.append(print_issued)
-    store.metric_hooks.append(lambda registry: printer_metrics(store, printing, registry))
-    store.health_probes["printers"] = lambda: {
-        b.code: printing.printer_states(b) for b in store.config.branches if b.printers
-    }
-    return printing
+    def health(self) -> dict[str, Any] | None:
+        branches = self._store.config.branches
+        return {b.code: self.printing.printer_states(b) for b in branches if b.printers}
+
+    def metrics(self, registry: Any) -> None:
+        printer_metrics(self._store, self.printing, registry)
+
+    def close(self) -> None:
+        self.printing.close()
+
+
+def printing_of(store: Store) -> Printing:
+    port = store.ports.printing
+    if not isinstance(port, PrinterPort):
+        raise NotFound("this server has no ticket printers", code="printer_not_found")
+    return port.printing
 
 
 def printer_metrics(store: Store, printing: Printing, registry: Any) -> None:
@@ -286,9 +286,3 @@ def printer_metrics(store: Store, printing: Printing, registry: Any) -> None:
         for row in printing.printer_states(branch):
             paper.labels(branch.code, row["id"]).set(1 if row["paper"] in ("ok", "low") else 0)
             queued.labels(branch.code, row["id"]).set(row["queue_length"])
-
-
-def shutdown(store: Store) -> None:
-    printing = _printing.pop(store, None)
-    if printing is not None:
-        printing.close()

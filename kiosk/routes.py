@@ -1,6 +1,7 @@
 """The kiosk page, the mobile ticket page and its WebSocket, QR codes, and the printer API.
 
-`install` builds the print spooler and hooks it into ticket issue (see kiosk/printing.py).
+The print spooler is the server's `Printing` port (kiosk/printing.py PrinterPort),
+built in create_app.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import select
 
-from kiosk import booking_pages, printer_api, printing
+from kiosk import booking_pages, printer_api
 from kiosk.qr import svg_response
 from server.api.deps import StoreDep, base_url
 from server.api.tickets import public_ticket
@@ -26,7 +26,7 @@ from server.auth import Principal
 from server.config import BranchSettings
 from server.customer.feedback import feedback_given
 from server.errors import LobbyQError
-from server.models import Ticket
+from server.queue.lookup import ticket_by_token
 from server.store import Store
 from server.web.device import device_cookie, device_token_to_cookie
 from server.web.pages import page_templates
@@ -57,14 +57,6 @@ TICKET_EVENTS = {
     "counter.updated",
     "service.updated",
 }
-
-
-def install(store: Store) -> None:
-    printing.install(store)
-
-
-async def shutdown(store: Store) -> None:
-    await anyio.to_thread.run_sync(printing.shutdown, store)
 
 
 # -- the kiosk page -------------------------------------------------------------------------
@@ -210,7 +202,7 @@ def mobile_ticket(token: str, request: Request, store: StoreDep) -> Response:
 
 def _public_state(store: Store, token: str) -> dict[str, Any] | None:
     with store.read() as session:
-        ticket = session.exec(select(Ticket).where(Ticket.token == token)).first()
+        ticket = ticket_by_token(session, token)
         if ticket is None:
             return None
         state = public_ticket(store, session, ticket)

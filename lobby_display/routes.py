@@ -96,15 +96,4 @@ def audio_file(request: Request, name: str) -> Response:
     )
 
 
-def install(store: Store) -> None:
-    lobby_voice = voice.install_voice(store)
-    from server.realtime.counters import open_counters
-
-    lobby_voice.track_open_counters(open_counters(store))
-
-
-async def shutdown(store: Store) -> None:
-    voice.shutdown_voice(store)
-
-
-__all__: list[Any] = ["router", "install", "shutdown"]
+__all__: list[Any] = ["router"]

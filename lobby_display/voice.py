@@ -1,6 +1,6 @@
-"""The lobby voice wired into the server: one announcer per voice config, the
-`store.announce` function the call use-cases use, pre-synthesis when a ticket is issued,
-and the files behind `/audio/{name}`.
+"""The lobby voice as the server's `Announcer` port (server/ports.py): one announcer per
+voice config, the `announce` the call use-cases use (through the store), pre-synthesis
+when a ticket is issued, and the files behind `/audio/{name}`.
 
 A call never waits on synthesis: `announce` only names the files (the announcer queues
 what is missing for its one worker thread, calls first) and `/audio/{name}` waits a
@@ -17,12 +17,12 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from lobby_display.announcer import Announcer, Pyttsx3Synth, VoiceSynth
 from lobby_display.voice_pack import make_announcer
 from server.config import BranchSettings, VoiceSettings
-from server.events import Event, EventType
+from server.events import CounterUpdated, Event, EventType, TicketTransferred
+from server.models import Ticket
 from server.queue.tickets import text_only_announcement
 from server.store import Store
 
@@ -99,16 +99,12 @@ class LobbyVoice:
             return text_only_announcement(branch, number, counter, name)
         return announcer.announcement(number, counter, name).to_dict()
 
-    def on_issue(
-        self, branch: BranchSettings, ticket: Any, out: Mapping[str, Any], *_: Any
-    ) -> None:
+    def ticket_issued(self, branch: BranchSettings, ticket: Ticket) -> None:
         announcer = self._announcers.get(branch.code)
-        number = str(out.get("number") or getattr(ticket, "number", ""))
-        service = str(out.get("service") or getattr(ticket, "service", ""))
-        if announcer is None or not number:
+        if announcer is None or not ticket.number:
             return
-        announcer.prepare(number)  # the number's pieces (fragments strategy)
-        self._prepare_for_open_counters(announcer, branch, number, service)
+        announcer.prepare(ticket.number)  # the number's pieces (fragments strategy)
+        self._prepare_for_open_counters(announcer, branch, ticket.number, ticket.service)
 
     def _prepare_for_open_counters(
         self, announcer: Announcer, branch: BranchSettings, number: str, service: str
@@ -121,25 +117,27 @@ class LobbyVoice:
 
     def on_event(self, event: Event) -> None:
         if event.type == EventType.counter_updated:
-            number = str(event.data.get("number", ""))
+            counter = event.typed()
+            assert isinstance(counter, CounterUpdated)
             with self._lock:
                 counters = self._open.setdefault(event.branch, {})
-                if event.data.get("state") == "open":
-                    counters[number] = {"services": list(event.data.get("services") or [])}
+                if counter.data.state == "open":
+                    counters[counter.data.number] = {"services": list(counter.data.services)}
                 else:
-                    counters.pop(number, None)
+                    counters.pop(counter.data.number, None)
         elif event.type == EventType.ticket_transferred:
+            moved = event.typed()
+            assert isinstance(moved, TicketTransferred)
             announcer = self._announcers.get(event.branch)
             branch = self._store.config.branch(event.branch)
-            number = str(event.data.get("number", ""))
+            number = moved.data.number
             if announcer is None or branch is None or not number:
                 return
-            target = event.data.get("to_counter")
+            target = moved.data.to_counter
             if target:  # sent to a chosen counter: that counter will call it
-                announcer.prepare(number, str(target), counter_name(branch, str(target)))
+                announcer.prepare(number, target, counter_name(branch, target))
             else:
-                service = str(event.data.get("to_service") or event.data.get("service") or "")
-                self._prepare_for_open_counters(announcer, branch, number, service)
+                self._prepare_for_open_counters(announcer, branch, number, moved.data.to_service)
 
     def track_open_counters(self, known: dict[str, dict[str, dict[str, object]]]) -> None:
         with self._lock:
@@ -170,34 +168,17 @@ def _services(counter: Mapping[str, object]) -> list[str]:
     return [str(s) for s in services] if isinstance(services, list) else []
 
 
-_voices: WeakKeyDictionary[Store, LobbyVoice] = WeakKeyDictionary()
-
-
-def install_voice(store: Store) -> LobbyVoice:
-    """Build the announcers and plug them into the store (once per store)."""
-    existing = _voices.get(store)
-    if existing is not None:
-        return existing
+def build_voice(store: Store) -> LobbyVoice:
+    """The server's `Announcer` port (server/ports.py): built once by create_app."""
     synth: VoiceSynth | None
     try:
         synth = synth_factory()
     except Exception:
         log.warning("voice synthesis unavailable (no pyttsx3/espeak-ng): calls are text-only")
         synth = None
-    voice = LobbyVoice(store, synth)
-    _voices[store] = voice
-    if store.announce is text_only_announcement:  # an announce given to create_app wins
-        store.announce = voice.announce
-    store.issue_hooks.append(voice.on_issue)
-    store.listeners.append(voice.on_event)
-    return voice
+    return LobbyVoice(store, synth)
 
 
 def voice_of(store: Store) -> LobbyVoice | None:
-    return _voices.get(store)
-
-
-def shutdown_voice(store: Store) -> None:
-    voice = _voices.get(store)
-    if voice is not None:
-        voice.close()
+    announcer = store.ports.announcer
+    return announcer if isinstance(announcer, LobbyVoice) else None

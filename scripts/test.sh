@@ -58,7 +58,7 @@ run_pytest() {
 
 echo "== lint and types"
 .venv/bin/ruff check server kiosk lobby_display counter_client printers tests bench
-.venv/bin/mypy server kiosk lobby_display counter_client printers
+.venv/bin/mypy server kiosk lobby_display counter_client printers tests
 
 # Three workers: most tests wait on a server, a subprocess or Chromium, not the CPU.
 WORKERS=${LOBBYQ_TEST_WORKERS:-3}

@@ -4,10 +4,11 @@ packages (kiosk, lobby display, counter client, dashboard)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -24,9 +25,8 @@ from server.db import Database, migrate
 from server.errors import LobbyQError
 from server.hub import create_hub
 from server.logs import RequestLog
-from server.queue.tickets import Announce
+from server.ports import AppPorts
 from server.security import install_security, show_generated_passwords
-from server.security import router as security_router
 from server.store import Clock, Store, system_clock
 
 log = logging.getLogger("lobbyq")
@@ -163,22 +163,33 @@ def prepare_database(config: AppConfig, db: Database) -> None:
     show_generated_passwords(generated)
 
 
+def build_ports(store: Store) -> AppPorts:
+    """The real printers, voice and webhook; each reads the store it is built for."""
+    from kiosk.printing import PrinterPort
+    from lobby_display.voice import build_voice
+    from server.customer.webhook import Webhooks
+    from server.realtime.counters import open_counters
+
+    voice = build_voice(store)
+    voice.track_open_counters(open_counters(store))
+    return AppPorts(printing=PrinterPort(store), announcer=voice, notifier=Webhooks(store))
+
+
 def create_app(
     config: AppConfig,
     *,
     clock: Clock = system_clock,
-    announce: Announce | None = None,
+    ports: Callable[[Store], AppPorts] = build_ports,
     prepare: bool = True,
 ) -> FastAPI:
+    """`ports`: how the printers, voice and webhook are built (tests may give fakes)."""
     db = Database(config.server.database_url)
     if prepare:
         prepare_database(config, db)
     hub = create_hub(config.server.redis_url)
     store = Store(config=config, db=db, hub=hub, clock=clock)
-    if announce is not None:
-        store.announce = announce
+    store.ports = ports(store)
 
-    # The UI packages plug their parts into the store (printing, voice...).
     from counter_client import routes as counter_routes
     from kiosk import lobby as lobby_routes
     from kiosk import routes as kiosk_routes
@@ -192,37 +203,40 @@ def create_app(
     from server.realtime import routes as realtime_routes
     from server.stats import routes as stats_routes
 
-    packages = [
-        realtime_routes,
-        customer_routes,
-        stats_routes,
-        teller_routes,
-        kiosk_routes,
-        display_routes,
-        counter_routes,
-        dashboard_routes,
-        device_routes,
-        lobby_routes,
-        hq_routes,
-        plan_routes,
+    routers = [
+        realtime_routes.router,
+        customer_routes.router,
+        stats_routes.router,
+        teller_routes.router,
+        kiosk_routes.router,
+        display_routes.router,
+        counter_routes.router,
+        dashboard_routes.router,
+        device_routes.router,
+        lobby_routes.router,
+        hq_routes.router,
+        plan_routes.router,
     ]
-    # Each may define install(store), and async startup(store) / shutdown(store).
-    for package in packages:
-        if hasattr(package, "install"):
-            package.install(store)
+    realtime_routes.install(store)
+    customer_routes.install(store)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await hub.start()
-        for package in packages:
-            if hasattr(package, "startup"):
-                await package.startup(store)
+        await customer_routes.startup(store)
+        await device_routes.startup(store)
+        await hq_routes.startup(store)
         try:
             yield
         finally:
-            for package in reversed(packages):
-                if hasattr(package, "shutdown"):
-                    await package.shutdown(store)
+            await hq_routes.shutdown(store)
+            await device_routes.shutdown(store)
+            store.ports.announcer.close()
+            await anyio.to_thread.run_sync(store.ports.printing.close)
+            await customer_routes.shutdown(store)
+            # A daemon thread: a POST in progress does not hold the stop.
+            store.ports.notifier.stop(timeout_s=1.0)
+            await realtime_routes.shutdown(store)
             await hub.stop()
             db.dispose()
 
@@ -241,10 +255,9 @@ def create_app(
     install_error_handlers(app)
     for router in (auth_api.router, tickets_api.router, counters_api.router, system_api.router):
         app.include_router(router, prefix=API_PREFIX)
-    for package in packages:
-        app.include_router(package.router)
+    for router in routers:
+        app.include_router(router)
     install_offline_docs(app)
-    app.include_router(security_router)
     install_security(app, config.server)
     app.add_middleware(BodyLimit, max_bytes=config.server.max_body_bytes)
     app.add_middleware(RequestLog)  # outermost: every request gets its line

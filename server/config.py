@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from printers.escpos_render import RenderOptions
 from server.keys import weak_key_reason
@@ -134,12 +142,18 @@ class ServiceSettings(Strict):
     last_ticket: str = ""  # HH:MM, no new ticket after it
     service_time_min: float = Field(default=5, gt=0)  # first estimate before anyone is served
 
-    @field_validator("last_ticket")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if value:
-            parse_hhmm(value)
-        return value
+    # Parsed once at load (a validator below); the rules read these, never the string.
+    _last_ticket_at: time | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _hhmm(self) -> ServiceSettings:
+        self._last_ticket_at = parse_hhmm(self.last_ticket) if self.last_ticket else None
+        return self
+
+    @property
+    def last_ticket_at(self) -> time | None:
+        """No new ticket from this time of day on (None: until closing)."""
+        return self._last_ticket_at
 
 
 class PrioritySettings(Strict):
@@ -261,21 +275,24 @@ class HoursSettings(Strict):
     holidays: list[date] = []
     special_days: dict[str, str] = {}
 
+    # Parsed once at load: the span of each weekday (Monday first) and special day.
+    _weekly: tuple[tuple[time, time] | None, ...] = PrivateAttr(default=())
+    _special: dict[date, tuple[time, time] | None] = PrivateAttr(default_factory=dict)
+
     @model_validator(mode="after")
     def _spans(self) -> HoursSettings:
-        for day in WEEKDAYS:
-            parse_span(getattr(self, day))
-        for key, span in self.special_days.items():
-            date.fromisoformat(key)
-            parse_span(span)
+        self._weekly = tuple(parse_span(getattr(self, day)) for day in WEEKDAYS)
+        self._special = {
+            date.fromisoformat(key): parse_span(span) for key, span in self.special_days.items()
+        }
         return self
 
     def span_for(self, day: date) -> tuple[time, time] | None:
-        if day.isoformat() in self.special_days:
-            return parse_span(self.special_days[day.isoformat()])
+        if day in self._special:
+            return self._special[day]
         if day in self.holidays:
             return None
-        return parse_span(getattr(self, WEEKDAYS[day.weekday()]))
+        return self._weekly[day.weekday()]
 
 
 class BookingSettings(Strict):
@@ -351,14 +368,22 @@ class BranchSettings(Strict):
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
+    _reset_at: time = PrivateAttr(default=time(0))
+
     @field_validator("reset_time")
     @classmethod
     def _reset(cls, value: str) -> str:
         parse_hhmm(value)
         return value
 
+    @property
+    def reset_at(self) -> time:
+        """When the business day begins, local time (parsed once at load)."""
+        return self._reset_at
+
     @model_validator(mode="after")
     def _references(self) -> BranchSettings:
+        self._reset_at = parse_hhmm(self.reset_time)
         _unique("services", [s.code for s in self.services])
         _unique("services prefix", [s.prefix for s in self.services])
         _unique("priorities", [p.code for p in self.priorities])

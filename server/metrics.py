@@ -63,9 +63,6 @@ def today_counts(
 
 
 def _printer_metrics(store: Store, registry: CollectorRegistry) -> None:
-    probe = store.health_probes.get("printers")
-    if probe is None:
-        return
     online = Gauge(
         "lobbyq_printer_online",
         "Ticket printer online (1) or not (0)",
@@ -79,7 +76,7 @@ def _printer_metrics(store: Store, registry: CollectorRegistry) -> None:
         registry=registry,
     )
     try:
-        report: Any = probe()
+        report: Any = store.ports.printing.health()
     except Exception:  # a failing probe must not take /metrics down
         return
     if not isinstance(report, dict):
@@ -143,6 +140,5 @@ def render_metrics(store: Store) -> tuple[bytes, str]:
             branch_clients.labels(branch.code).set(store.hub.subscriber_count(branch.code))
     clients.set(store.hub.subscriber_count())
     _printer_metrics(store, registry)
-    for extend in store.metric_hooks:
-        extend(registry)
+    store.ports.printing.metrics(registry)
     return generate_latest(registry), CONTENT_TYPE_LATEST

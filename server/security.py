@@ -27,11 +27,10 @@ import ipaddress
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -345,16 +344,3 @@ def install_security(app: Any, settings: ServerSettings) -> None:
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
-
-router = APIRouter(include_in_schema=False)
-DEVICE_SETUP_JS = Path(__file__).resolve().parent / "static" / "device-setup.js"
-
-
-@router.get("/setup/device.js")
-def device_setup_script() -> Response:
-    """The script of the device set-up form on the kiosk's and the TV's refusal page."""
-    return Response(
-        DEVICE_SETUP_JS.read_bytes(),
-        media_type="text/javascript",
-        headers={"Cache-Control": "no-cache"},
-    )

@@ -16,9 +16,9 @@ from server.config import AppConfig, BranchSettings
 from server.db import Database
 from server.devices.health import DeviceLinks
 from server.errors import NotFound
-from server.events import Event, pending_events
+from server.events import pending_events
 from server.hub import Hub
-from server.queue.tickets import Announce, text_only_announcement
+from server.ports import AppPorts
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -36,29 +36,29 @@ class Store:
         db: Database,
         hub: Hub,
         clock: Clock = system_clock,
-        announce: Announce = text_only_announcement,
+        ports: AppPorts | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.hub = hub
         self.clock = clock
-        self.announce = announce
         self.tokens = Tokens(config, UserDirectory(db.engine))
         self.login_limiter = LoginLimiter(
             config.server.login_attempts_per_minute,
             redis_url=config.server.redis_url,
             per_address=config.server.login_failures_per_address_per_minute,
         )
-        # Called with each event after it is committed (printing, webhooks, metrics...).
-        self.listeners: list[Callable[[Event], None]] = []
-        # Called after a ticket is issued and committed, e.g. to print it; each may
-        # return fields to add to the response (such as the print job's state).
-        self.issue_hooks: list[Callable[..., dict[str, Any] | None]] = []
-        # Extra sections of /health (printers...) and extra /metrics families.
-        self.health_probes: dict[str, Callable[[], Any]] = {}
-        self.metric_hooks: list[Callable[[Any], None]] = []
+        # The printers, the voice and the webhook (server/ports.py): create_app puts
+        # the real ones here once the store exists (they read the store).
+        self.ports = ports or AppPorts()
         # When each hall device was last connected (server/devices/health.py).
         self.device_links = DeviceLinks(db)
+
+    def announce(
+        self, branch: BranchSettings, number: str, counter: str, name: dict[str, str]
+    ) -> dict[str, Any]:
+        """The call use-cases' `announce` (server/queue/tickets.py Announce)."""
+        return self.ports.announcer.announce(branch, number, counter, name)
 
     def now(self) -> datetime:
         return self.clock()
@@ -91,5 +91,4 @@ class Store:
             events = pending_events(session)
         for event in events:
             self.hub.publish(event)
-            for listener in self.listeners:
-                listener(event)
+            self.ports.on_event(event)

@@ -46,10 +46,10 @@ def _fast_password_hashes() -> Iterator[None]:
 
     import server.bootstrap
 
-    original = server.bootstrap.hash_password
-    server.bootstrap.hash_password = functools.lru_cache(maxsize=None)(original)
+    original = server.bootstrap.hash_password  # type: ignore[attr-defined]
+    server.bootstrap.hash_password = functools.lru_cache(maxsize=None)(original)  # type: ignore[attr-defined]
     yield
-    server.bootstrap.hash_password = original
+    server.bootstrap.hash_password = original  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -138,6 +138,7 @@ class LiveServer:
 
     config: AppConfig
     clock: Any = None
+    ports: Any = None  # create_app's `ports`: fakes of the printers, voice, webhook
     url: str = ""
     store: Store | None = None
     _server: uvicorn.Server | None = None
@@ -148,6 +149,8 @@ class LiveServer:
         kwargs: dict[str, Any] = {}
         if self.clock is not None:
             kwargs["clock"] = self.clock
+        if self.ports is not None:
+            kwargs["ports"] = self.ports
         app = create_app(self.config, **kwargs)
         self.store = app.state.store
         config = uvicorn.Config(

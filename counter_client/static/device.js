@@ -4,21 +4,19 @@
  * reads its card (counter state, number served, the teller) from GET .../device on
  * every (re)connect and when the counter changes. Link states: "live", "reconnecting"
  * (a drop shorter than OFFLINE_MS), "offline" (longer), "denied" (token refused).
- * Reconnects back off exponentially with jitter and resume with since=<last seq>.
+ * The link is the kit's LobbyQ.live (reconnects back off exponentially with jitter and
+ * resume with since=<last seq>).
  *
  * window.lobbyqDevice = {boot, state, on(fn), api(method, url, body), loadCard()}.
  */
 (function () {
   "use strict";
 
-  var boot = JSON.parse(document.getElementById("boot").textContent);
+  var boot = LobbyQ.data("boot");
   var OFFLINE_MS = 30000;
   var WATCHDOG_MS = 45000; // the server pings every ~15 s of silence
   var listeners = [];
   var state = { seq: -1, link: "connecting", card: null, events: 0, droppedAt: null };
-  var socket = null;
-  var attempt = 0;
-  var watchdog = null;
   var offlineTimer = null;
 
   function notify(kind, value) {
@@ -27,35 +25,17 @@
     });
   }
 
-  var LINK_TEXT = {
-    connecting: "连接中 Connecting",
-    reconnecting: "正在重新连接 Reconnecting",
-    offline: "网络中断 Offline",
-    denied: "此设备未获授权 Not authorised",
-    live: "",
-  };
-
   function setLink(value) {
     state.link = value;
     document.body.dataset.link = value;
     var badge = document.getElementById("link");
     badge.dataset.state = value;
-    document.getElementById("link-text").textContent = LINK_TEXT[value] || value;
+    document.getElementById("link-text").textContent = value === "live" ? "" : LobbyQ.both(value);
     notify("link", value);
   }
 
   function api(method, url, body) {
-    var headers = {};
-    if (boot.token) headers.Authorization = "Bearer " + boot.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(url, {
-      method: method, headers: headers, credentials: "same-origin", cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: response.ok, status: response.status, data: data };
-      });
-    });
+    return LobbyQ.api(method, url, body, boot.token);
   }
 
   function loadCard() {
@@ -66,64 +46,45 @@
     }).catch(function () {});
   }
 
-  function wsUrl() {
-    var params = new URLSearchParams();
-    params.set("client", boot.client);
-    if (state.seq >= 0) params.set("since", String(state.seq));
-    if (boot.token) params.set("token", boot.token);
-    var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    return proto + location.host + boot.ws + "?" + params.toString();
-  }
-
-  function armWatchdog() {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(function () { if (socket) socket.close(); }, WATCHDOG_MS);
+  var live = null;
+  function becameLive() {
+    clearTimeout(offlineTimer);
+    setLink("live");
+    loadCard();
   }
 
   function connect() {
-    var ws = new WebSocket(wsUrl());
-    socket = ws;
-    armWatchdog();
-    ws.onmessage = function (event) {
-      armWatchdog();
-      var message;
-      try { message = JSON.parse(event.data); } catch (e) { return; }
-      if (message.type === "ping") return;
-      if (message.type === "snapshot") {
+    // The kit's one client (server/web/static/live.js): since= resume, gap fill, the
+    // watchdog and the same backoff as every page.
+    live = LobbyQ.live({
+      path: boot.ws,
+      token: boot.token || null,
+      params: { client: boot.client },
+      fillGaps: false,  // the server sends this device only its counter's events: seq skips
+      watchdogMs: WATCHDOG_MS,
+      onSnapshot: function (data, message) { state.seq = message.seq; },  // after onStatus(true)
+      onEvent: function (message) {
         state.seq = message.seq;
-        attempt = 0;
+        state.events += 1;
+        notify("event", message);
+      },
+      onStatus: function (connected) {
+        if (connected) {
+          if (state.link !== "live") becameLive();
+          return;
+        }
+        if (state.link === "live" || state.link === "connecting") {
+          setLink("reconnecting");
+          clearTimeout(offlineTimer);
+          offlineTimer = setTimeout(function () { if (state.link === "reconnecting") setLink("offline"); }, OFFLINE_MS);
+        }
+      },
+      onRefused: function () {
         clearTimeout(offlineTimer);
-        setLink("live");
-        loadCard();
-        return;
-      }
-      if (typeof message.seq !== "number" || message.seq <= state.seq) return;
-      state.seq = message.seq;
-      if (state.link !== "live") { attempt = 0; clearTimeout(offlineTimer); setLink("live"); loadCard(); }
-      state.events += 1;
-      notify("event", message);
-    };
-    ws.onopen = function () {
-      if (state.seq >= 0) { attempt = 0; clearTimeout(offlineTimer); setLink("live"); loadCard(); }
-    };
-    ws.onclose = function (event) {
-      if (socket !== ws) return;
-      socket = null;
-      clearTimeout(watchdog);
-      if (event.code === 1008 || event.code === 4404) {
         setLink("denied");
-        setTimeout(connect, 60000);
-        return;
-      }
-      if (state.link === "live" || state.link === "connecting") {
-        setLink("reconnecting");
-        clearTimeout(offlineTimer);
-        offlineTimer = setTimeout(function () { if (state.link === "reconnecting") setLink("offline"); }, OFFLINE_MS);
-      }
-      attempt += 1;
-      var base = Math.min(30000, 1000 * Math.pow(2, attempt - 1));
-      setTimeout(connect, base / 2 + Math.random() * base / 2);
-    };
+        return 60000;
+      },
+    });
   }
 
   window.lobbyqDevice = {
@@ -132,7 +93,7 @@
     on: function (fn) { listeners.push(fn); },
     api: api,
     loadCard: loadCard,
-    reconnect: function () { if (socket) socket.close(); },
+    reconnect: function () { if (live) live.reconnect(); },
   };
   // Start once the page's own script has subscribed.
   setTimeout(connect, 0);

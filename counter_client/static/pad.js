@@ -36,7 +36,7 @@
     var card = state.card || {};
     var teller = card.teller;
     $("teller-name").textContent = teller ? teller.display_name : "—";
-    $("staff-no").textContent = teller && teller.staff_no ? "工号 Staff No. " + teller.staff_no : "";
+    $("staff-no").textContent = teller && teller.staff_no ? LobbyQ.both("staffNo") + " " + teller.staff_no : "";
     var img = $("photo-img");
     if (teller && teller.photo_url) {
       if (img.getAttribute("src") !== teller.photo_url) img.src = teller.photo_url;
@@ -81,8 +81,8 @@
       var code = answer.data && answer.data.error && answer.data.error.code;
       if (answer.ok || code === "already_rated") { show("thanks"); return; }
       if (code === "not_rateable") { toIdle(); return; }
-      showError(answer.data && answer.data.error ? answer.data.error.message : "请重试 Please try again");
-    }).catch(function () { showError("网络中断，请重试 Network problem, please try again"); });
+      showError(answer.data && answer.data.error ? answer.data.error.message : LobbyQ.both("retry"));
+    }).catch(function () { showError(LobbyQ.both("network")); });
   }
 
   function showError(text) { $("pad-error").textContent = text; $("pad-error").hidden = false; }

@@ -8,22 +8,20 @@
   var state = { counter: "closed", current: null, teller: null };
   var $ = function (id) { return document.getElementById(id); };
 
-  var STATES = {
-    paused: { zh: "暂停服务", en: "Paused" },
-    closed: { zh: "已关闭", en: "Closed" },
-  };
+  // Texts: server/web/catalogues/<lang>.json (device.paused, device.closed).
+  var STATES = { paused: true, closed: true };
 
   function render(flash) {
     document.body.dataset.state = state.counter;
     var shown = STATES[state.counter];
     $("state-box").hidden = !shown;
-    $("state-zh").textContent = shown ? shown.zh : "";
-    $("state-en").textContent = shown ? shown.en : "";
+    $("state-zh").textContent = shown ? LobbyQ.catalogue.zh[state.counter] : "";
+    $("state-en").textContent = shown ? LobbyQ.catalogue.en[state.counter] : "";
     $("number").textContent = state.current || "—";
     document.body.classList.toggle("idle-number", !state.current);
     var teller = state.teller;
     $("teller").textContent = teller && state.counter !== "closed"
-      ? teller.display_name + (teller.staff_no ? " · 工号 " + teller.staff_no : "") : "";
+      ? teller.display_name + (teller.staff_no ? " · " + LobbyQ.catalogue.zh.staffNo + " " + teller.staff_no : "") : "";
     if (flash) {
       var box = $("serving");
       box.classList.remove("flash");

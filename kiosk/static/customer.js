@@ -1,63 +1,15 @@
 /* LobbyQ customer pages on a phone: book a visit, see or cancel it, leave an opinion,
-   follow it. Data comes from the #boot JSON blob and the API; every text a person
+   follow it. Data comes from the #boot JSON blob (LobbyQ.data) and the API; every text a person
    typed is put in the page with textContent, never as HTML. */
 (function () {
   "use strict";
-  var BOOT = JSON.parse(document.getElementById("boot").textContent);
+  var BOOT = LobbyQ.data("boot");
   var API = "/api/v1";
-  var T = {
-    zh: {
-      bookTitle: "预约到网点办理", pickService: "选择业务", pickDay: "选择日期", pickSlot: "选择时段",
-      pickFirst: "请先选择业务和日期", noSlots: "这一天没有可预约的时段，请换一天", loading: "正在查询…",
-      yourDetails: "填写信息", name: "姓名", mobile: "手机号码", phone: "手机",
-      phoneNote: "仅用于预约提醒，之后只显示为 138****5678", confirmBooking: "确认预约",
-      booked: "预约成功", bookingCode: "预约码", service: "业务", when: "时间",
-      qrHint: "到网点后在取号机扫描此码，或输入预约码签到", addCalendar: "加入日历",
-      manage: "查看或取消预约", keepLink: "请保存本页链接，以便查看或取消预约。",
-      myBooking: "我的预约", cancelBooking: "取消预约", cancelSure: "确定取消这次预约吗？",
-      cancelYes: "确定取消", cancelNo: "保留预约", bookAnother: "再预约一次",
-      left: "余{n}", full: "已满", today: "今天", tomorrow: "明天",
-      st_booked: "已预约", st_arrived: "已签到", st_cancelled: "已取消", st_missed: "已过期",
-      windowText: "请于 {a}–{b} 到达并签到，可按预约优先叫号；过时将按普通号排队。",
-      needService: "请选择业务", needSlot: "请选择时段", needName: "请填写姓名",
-      needPhone: "请填写11位手机号码", chosenText: "{s} · {d} {t}", network: "网络不通，请稍后再试",
-      suggestTitle: "意见建议", suggestIntro: "您的意见由网点负责人阅读并答复。", category: "类别",
-      yourOpinion: "您的意见", contactOptional: "联系方式（选填，用于回访）", send: "提交",
-      thanksOpinion: "感谢您的意见！", opinionCode: "意见编号", followHint: "用下面的链接查看处理进度和答复：",
-      follow: "查看处理进度", back: "返回", needCategory: "请选择类别", needText: "请写下您的意见",
-      myOpinion: "我的意见", submitted: "提交时间", branchReply: "网点答复",
-      noReply: "网点正在处理，答复后会显示在这里。", repliedAt: "答复时间 {t}",
-      weekdays: ["周日", "周一", "周二", "周三", "周四", "周五", "周六"]
-    },
-    en: {
-      bookTitle: "Book a visit", pickService: "Service", pickDay: "Day", pickSlot: "Time",
-      pickFirst: "Choose a service and a day first", noSlots: "No times left on this day; try another",
-      loading: "Loading…", yourDetails: "Your details", name: "Name", mobile: "Mobile number",
-      phone: "Phone", phoneNote: "Only for a reminder; shown afterwards as 138****5678",
-      confirmBooking: "Book", booked: "You are booked", bookingCode: "Booking code", service: "Service",
-      when: "Time", qrHint: "At the branch, scan this at the kiosk or type the code to check in",
-      addCalendar: "Add to calendar", manage: "See or cancel", keepLink: "Keep this page's link to see or cancel your booking.",
-      myBooking: "My booking", cancelBooking: "Cancel booking", cancelSure: "Cancel this booking?",
-      cancelYes: "Yes, cancel", cancelNo: "Keep it", bookAnother: "Book another visit",
-      left: "{n} left", full: "Full", today: "Today", tomorrow: "Tomorrow",
-      st_booked: "Booked", st_arrived: "Checked in", st_cancelled: "Cancelled", st_missed: "Expired",
-      windowText: "Arrive and check in between {a} and {b} to be called with booking priority; later, you queue as a walk-in.",
-      needService: "Choose a service", needSlot: "Choose a time", needName: "Give your name",
-      needPhone: "Give an 11-digit mobile number", chosenText: "{s} · {d} {t}",
-      network: "No connection; please try again",
-      suggestTitle: "Suggestions", suggestIntro: "The branch manager reads and answers every opinion.",
-      category: "Category", yourOpinion: "Your opinion", contactOptional: "Contact (optional, for a call back)",
-      send: "Send", thanksOpinion: "Thank you!", opinionCode: "Reference", followHint: "Follow its progress and read the reply here:",
-      follow: "Follow my opinion", back: "Back", needCategory: "Choose a category", needText: "Write your opinion",
-      myOpinion: "My opinion", submitted: "Sent", branchReply: "The branch's reply",
-      noReply: "The branch is looking into it; the reply will appear here.", repliedAt: "Replied {t}",
-      weekdays: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-    }
-  };
+  // Texts: server/web/catalogues/<lang>.json (customer.*), through LobbyQ.t.
   var lang = BOOT.lang === "en" ? "en" : "zh";
 
   function $(id) { return document.getElementById(id); }
-  function t(k) { return T[lang][k] !== undefined ? T[lang][k] : (T.zh[k] || k); }
+  function t(k) { LobbyQ.lang = lang; return LobbyQ.t(k); }
   function fill(text, vars) {
     return String(text).replace(/\{(\w+)\}/g, function (_, k) { return vars[k] !== undefined ? vars[k] : ""; });
   }
@@ -65,7 +17,7 @@
   function hhmm(iso) { return iso.slice(11, 16); }
   function dayLabel(iso) {
     var d = new Date(iso.slice(0, 10) + "T12:00:00Z");
-    return (d.getUTCMonth() + 1) + "/" + d.getUTCDate() + " " + t("weekdays")[d.getUTCDay()];
+    return (d.getUTCMonth() + 1) + "/" + d.getUTCDate() + " " + t("weekdays").split(",")[d.getUTCDay()];
   }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -81,23 +33,13 @@
     return lang === "zh" ? m.slice(0, cut + 1) : m.slice(cut + 1).trim();
   }
   function call(method, path, body) {
-    return fetch(API + path, {
-      method: method,
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-      credentials: "same-origin"
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: r.ok, status: r.status, data: data };
-      });
-    });
+    return LobbyQ.api(method, API + path, body || undefined);
   }
   function showError(id, text) { var e = $(id); e.textContent = text; e.hidden = !text; }
 
   var rerender = function () {};
   function translate() {
-    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    document.querySelectorAll("[data-i18n]").forEach(function (e) { e.textContent = t(e.getAttribute("data-i18n")); });
+    LobbyQ.setLang(lang);  // fills every [data-i18n]
     $("lang").textContent = lang === "zh" ? "English" : "中文";
     if (BOOT.branchName) $("branch-name").textContent = nm(BOOT.branchName);
     rerender();

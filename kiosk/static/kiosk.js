@@ -492,26 +492,18 @@
 
   // -- the branch's events: the kiosk stays connected, so the dashboard knows it is alive
   // (device health), and a service stopped or a printer down shows at once -----------------
-  var linkAttempt = 0;
+  // (LobbyQ.live: the kit's one client; a refusal (1008) leaves the page to ask for a new token)
   var refreshSoon = null;
-  function link() {
-    var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(proto + location.host + "/ws/branches/" + encodeURIComponent(BOOT.branch) + "?client=kiosk");
-    ws.onmessage = function (event) {
-      linkAttempt = 0;
-      var type = "";
-      try { type = JSON.parse(event.data).type; } catch (e) { return; }
-      if (type === "service.updated" || type === "printer.updated") {
-        clearTimeout(refreshSoon);
-        refreshSoon = setTimeout(loadServices, 250);
-      }
-    };
-    ws.onclose = function (event) {
-      if (event.code === 1008) return; // refused: the page itself asks for a new token
-      linkAttempt += 1;
-      var base = Math.min(30000, 1000 * Math.pow(2, linkAttempt - 1));
-      setTimeout(link, base / 2 + Math.random() * base / 2);
-    };
+  function onChange(message) {
+    if (message.type === "service.updated" || message.type === "printer.updated") {
+      clearTimeout(refreshSoon);
+      refreshSoon = setTimeout(loadServices, 250);
+    }
   }
-  link();
+  LobbyQ.live({
+    path: "/ws/branches/" + encodeURIComponent(BOOT.branch),
+    params: { client: "kiosk" },
+    onEvent: onChange,
+    onRefused: function (code) { return code === 1008 ? null : 60000; },
+  });
 })();

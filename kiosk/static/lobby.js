@@ -5,7 +5,7 @@
 (function () {
   "use strict";
 
-  var boot = JSON.parse(document.getElementById("boot").textContent);
+  var boot = LobbyQ.data("boot");
   var B = boot.branch;
   var API = "/api/v1/branches/" + encodeURIComponent(B.code);
   var $ = function (id) { return document.getElementById(id); };
@@ -28,17 +28,9 @@
   }
 
   function api(method, url, body) {
-    var headers = {};
-    if (boot.token) headers.Authorization = "Bearer " + boot.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(url, {
-      method: method, headers: headers, credentials: "same-origin", cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (response) {
-      if (response.status === 401) { location.reload(); }
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: response.ok, status: response.status, data: data };
-      });
+    return LobbyQ.api(method, url, body, boot.token).then(function (answer) {
+      if (answer.status === 401) { location.reload(); }
+      return answer;
     });
   }
 
@@ -85,29 +77,23 @@
 
   // --- issuing --------------------------------------------------------------------
 
-  function renderChoices() {
-    var box = $("services");
+  // One row of toggle buttons: `field` is "service" or "priority" (state, class, data-*).
+  function choices(boxId, items, field, content) {
+    var box = $(boxId);
     box.replaceChildren();
-    B.services.forEach(function (s) {
-      var b = el("button", "service");
+    items.forEach(function (item) {
+      var b = el("button", field);
       b.type = "button";
-      b.dataset.service = s.code;
-      b.setAttribute("aria-pressed", String(state.service === s.code));
-      b.append(el("b", "", s.code), bi(s.name.zh, s.name.en));
-      b.addEventListener("click", function () { state.service = s.code; renderChoices(); });
+      b.dataset[field] = item.code;
+      b.setAttribute("aria-pressed", String(state[field] === item.code));
+      b.append.apply(b, content(item));
+      b.addEventListener("click", function () { state[field] = item.code; renderChoices(); });
       box.append(b);
     });
-    var pbox = $("priorities");
-    pbox.replaceChildren();
-    B.priorities.forEach(function (p) {
-      var b = el("button", "priority");
-      b.type = "button";
-      b.dataset.priority = p.code;
-      b.setAttribute("aria-pressed", String(state.priority === p.code));
-      b.append(bi(p.name.zh, p.name.en));
-      b.addEventListener("click", function () { state.priority = p.code; renderChoices(); });
-      pbox.append(b);
-    });
+  }
+  function renderChoices() {
+    choices("services", B.services, "service", function (s) { return [el("b", "", s.code), bi(s.name.zh, s.name.en)]; });
+    choices("priorities", B.priorities, "priority", function (p) { return [bi(p.name.zh, p.name.en)]; });
   }
 
   var printer = $("printer");
@@ -276,36 +262,28 @@
 
   // --- live ---------------------------------------------------------------------------
 
-  var attempt = 0;
   var timer = null;
   function setLive(value) {
     state.link = value;
     var badge = $("live");
     badge.dataset.state = value;
-    badge.textContent = { live: "实时 Live", reconnecting: "重新连接中 Reconnecting", connecting: "连接中 Connecting" }[value] || value;
+    badge.textContent = LobbyQ.both(value);
+  }
+  function soon(delay) {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, delay);
   }
   function connect() {
-    var params = new URLSearchParams({ client: "lobby" });
-    if (state.seq >= 0) params.set("since", String(state.seq));
-    if (boot.token) params.set("token", boot.token);
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host +
-      "/ws/branches/" + encodeURIComponent(B.code) + "?" + params.toString());
-    ws.onmessage = function (event) {
-      var message;
-      try { message = JSON.parse(event.data); } catch (e) { return; }
-      if (message.type === "ping") return;
-      attempt = 0;
-      if (state.link !== "live") setLive("live");
-      if (typeof message.seq === "number") state.seq = message.seq;
-      clearTimeout(timer);
-      timer = setTimeout(refresh, message.type === "snapshot" ? 0 : 150);
-    };
-    ws.onclose = function () {
-      setLive("reconnecting");
-      attempt += 1;
-      var base = Math.min(30000, 1000 * Math.pow(2, attempt - 1));
-      setTimeout(connect, base / 2 + Math.random() * base / 2);
-    };
+    // The kit's one client (server/web/static/live.js): every event of the branch
+    // (debounced) re-reads GET /lobby.
+    return LobbyQ.live({
+      path: "/ws/branches/" + encodeURIComponent(B.code),
+      token: boot.token || null,
+      params: { client: "lobby" },
+      onSnapshot: function (data, message) { state.seq = message.seq; soon(0); },
+      onEvent: function (message) { state.seq = message.seq; soon(150); },
+      onStatus: function (connected) { setLive(connected ? "live" : "reconnecting"); },
+    });
   }
 
   function tick() {

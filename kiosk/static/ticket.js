@@ -8,8 +8,6 @@
   var ticket = BOOT.ticket;
   var rating = 0;
   var live = false;
-  var ws = null;
-  var retry = 1000;
 
   function $(id) { return document.getElementById(id); }
   var t = LobbyQ.t;
@@ -66,24 +64,25 @@
     } catch (e) {}
   }
 
+  var stream = null;
   function connect() {
+    // The kit's one client (server/web/static/live.js) on the ticket's own stream: no
+    // seq there, so every {type: "ticket"} goes to onMessage; the same backoff as every page.
     if (isFinished()) return;
-    var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    try { ws = new WebSocket(proto + location.host + "/ws/tickets/" + encodeURIComponent(TOKEN)); }
-    catch (e) { return later(); }
-    ws.onopen = function () { live = true; retry = 1000; render(); };
-    ws.onmessage = function (ev) {
-      var msg; try { msg = JSON.parse(ev.data); } catch (e) { return; }
-      if (msg.type === "ticket") update(msg.data);
-    };
-    ws.onclose = function () { live = false; ws = null; render(); later(); };
-    ws.onerror = function () { try { ws.close(); } catch (e) {} };
-  }
-
-  function later() {
-    if (isFinished()) return;
-    setTimeout(function () { poll(); connect(); }, retry);
-    retry = Math.min(retry * 2, 15000);
+    stream = LobbyQ.live({
+      path: "/ws/tickets/" + encodeURIComponent(TOKEN),
+      resume: false,
+      onMessage: function (msg) {
+        if (msg.type === "ticket") update(msg.data);
+        if (isFinished()) stream.close();
+      },
+      onStatus: function (connected) {
+        live = connected;
+        render();
+        if (!connected && !isFinished()) poll();
+      },
+      onRefused: function () { return null; },  // 4404: no such ticket
+    });
   }
 
   function poll() {

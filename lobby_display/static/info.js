@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  var cfg = JSON.parse(document.getElementById("lobbyq-config").textContent);
+  var cfg = LobbyQ.data("lobbyq-config");
   var layout = cfg.layout || "queue";
   var CALL_MS = 9000;
   var CALL_MAX_AGE_MS = 60000;

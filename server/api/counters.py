@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from server.api.deps import Staff, StoreDep, base_url
-from server.api.schemas import CallNumberIn, CompleteIn, TransferIn
+from server.api.schemas import CallNumberIn, CompleteIn, CounterOut, TransferIn
 from server.api.views import ticket_out
 from server.auth import Principal
 from server.models import Counter, Ticket
@@ -143,21 +143,21 @@ def transfer(
     )
 
 
-@router.post("/open")
+@router.post("/open", response_model=CounterOut)
 def open_counter(branch: str, counter: str, store: StoreDep, principal: Staff) -> dict[str, Any]:
     return _counter_action(store, branch, counter, principal, counter_rules.open_counter)
 
 
-@router.post("/pause")
+@router.post("/pause", response_model=CounterOut)
 def pause(branch: str, counter: str, store: StoreDep, principal: Staff) -> dict[str, Any]:
     return _counter_action(store, branch, counter, principal, counter_rules.pause_counter)
 
 
-@router.post("/resume")
+@router.post("/resume", response_model=CounterOut)
 def resume(branch: str, counter: str, store: StoreDep, principal: Staff) -> dict[str, Any]:
     return _counter_action(store, branch, counter, principal, counter_rules.resume_counter)
 
 
-@router.post("/close")
+@router.post("/close", response_model=CounterOut)
 def close(branch: str, counter: str, store: StoreDep, principal: Staff) -> dict[str, Any]:
     return _counter_action(store, branch, counter, principal, counter_rules.close_counter)

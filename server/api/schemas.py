@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.public import CounterPublic
+
 CODE = r"^[A-Za-z0-9_-]{1,32}$"
 
 
@@ -53,6 +55,12 @@ class TicketOut(BaseModel):
     notice: str | None = None
     service_name: dict[str, str] | None = None
     print: dict[str, Any] | None = None
+
+
+class CounterOut(BaseModel):
+    """A counter's answer to open, pause, resume and close."""
+
+    counter: CounterPublic
 
 
 class PublicTicket(BaseModel):

@@ -28,8 +28,9 @@ def health(store: StoreDep, response: Response) -> dict[str, Any]:
         "hub": hub,
         "websocket_clients": store.hub.subscriber_count(),
     }
-    for name, probe in store.health_probes.items():
-        report[name] = probe()
+    printers = store.ports.printing.health()
+    if printers is not None:
+        report["printers"] = printers
     # 503 only when this process cannot serve: without its database. Without Redis it
     # still issues and calls correctly (its own screens stay live), so a load balancer
     # must keep sending it work: "degraded" with 200.

@@ -12,10 +12,10 @@ from fastapi import APIRouter
 from sqlmodel import Session, col, select
 
 from server.api.deps import Staff, StoreDep
-from server.api.views import iso
 from server.config import BranchSettings
 from server.errors import NotFound
 from server.models import HELD, Branch, Counter, Ticket, TicketStatus, User, utc
+from server.public import iso
 from server.queue import ordering
 from server.queue.calendar import business_day
 from server.queue.counters import counter_data

@@ -10,13 +10,16 @@ from sqlmodel import Session, select
 
 from server.api.deps import AnyPrincipal, Manager, StoreDep, base_url, check_branch
 from server.api.schemas import NoticeIn, PublicTicket, ServiceStateIn, TicketCreate, TicketOut
-from server.api.views import iso, ticket_out
+from server.api.views import ticket_out
 from server.auth import Principal
-from server.errors import Forbidden, InvalidInput, NotFound
-from server.events import EventType, record
-from server.models import Appointment, Branch, Counter, Service, Ticket
+from server.customer.appointments import Visit, issue_visit
+from server.errors import Forbidden, NotFound
+from server.events import EventType, NoticeUpdatedData, ServiceUpdatedData, record
+from server.models import Branch, Counter, Service, Ticket
+from server.public import iso
+from server.queue.lookup import ticket_by_token
 from server.queue.snapshot import queue_snapshot, services_overview
-from server.queue.tickets import cancel_by_customer, issue_ticket, place_of
+from server.queue.tickets import cancel_by_customer, place_of
 from server.store import Store
 
 router = APIRouter(tags=["tickets"])
@@ -47,10 +50,6 @@ def get_queue(branch: str, store: StoreDep, principal: AnyPrincipal) -> dict[str
         return queue_snapshot(session, settings, store.now())
 
 
-def _vip_levels(settings: Any) -> set[str]:
-    return {"vip"} | {c.level for c in settings.vip_customers}
-
-
 @router.post(
     "/branches/{branch}/tickets", status_code=status.HTTP_201_CREATED, response_model=TicketOut
 )
@@ -67,68 +66,36 @@ def _create_ticket(
     if principal.kind in ("display", "counter"):
         raise Forbidden("displays cannot issue tickets", code="kiosk_or_staff_only")
     settings = store.branch(branch)
-    priority = body.priority
-    if principal.kind == "kiosk" and priority in _vip_levels(settings):
-        # The kiosk never gives a VIP ticket to an unknown card.
-        known = {c.ref: c.level for c in settings.vip_customers}
-        if not body.customer_ref or known.get(body.customer_ref.strip()) is None:
-            raise InvalidInput(
-                "未找到该贵宾卡号，可取普通号。This card or member number is not on our VIP list; "
-                "you can take a normal ticket.",
-                code="unknown_vip",
-            )
-        priority = known[body.customer_ref.strip()]
-    if priority == "appointment" and not body.appointment_code:
-        raise InvalidInput(
-            "an appointment ticket needs appointment_code", code="appointment_code_required"
-        )
+    visit = Visit(
+        service=body.service,
+        priority=body.priority,
+        customer_ref=body.customer_ref,
+        appointment_code=body.appointment_code,
+        lang=body.lang,
+    )
     now = store.now()
     with store.write() as session:
-        appointment = None
-        if body.appointment_code:
-            appointment = _bookable_appointment(session, branch, body.appointment_code.strip())
-            if appointment.service != body.service:
-                body = body.model_copy(update={"service": appointment.service})
-        issued = issue_ticket(
+        issued = issue_visit(
             session=session,
             branch=settings,
-            service=body.service,
-            priority=priority if not appointment else "normal",
-            customer_ref=body.customer_ref,
-            appointment=appointment,
-            lang=body.lang,
+            visit=visit,
+            by_kiosk=principal.kind == "kiosk",
             source=principal.name,
             now=now,
         )
     out = ticket_out(
         issued.ticket, issued.place, settings, base_url(request, store), notice=issued.notice
     )
-    for hook in store.issue_hooks:
-        extra = hook(settings, issued.ticket, out, body.print, principal)
-        if extra:
-            out.update(extra)
+    out.update(
+        store.ports.ticket_issued(settings, issued.ticket, out, by=principal, print_it=body.print)
+    )
     # TicketOut's fields, written directly: validating our own dict again through the
     # response model cost a tenth of an issue (bench/bench_core.py).
     return JSONResponse({name: out.get(name) for name in TicketOut.model_fields}, status_code=201)
 
 
-def _bookable_appointment(session: Session, branch: str, code: str) -> Appointment:
-    appointment = session.exec(
-        select(Appointment).where(Appointment.branch == branch, Appointment.code == code)
-    ).first()
-    if appointment is None or appointment.status == "cancelled":
-        raise NotFound("未找到该预约。No appointment with this code.", code="appointment_not_found")
-    if appointment.status == "checked_in":
-        raise InvalidInput(
-            "该预约已签到。This appointment is already checked in.", code="already_checked_in"
-        )
-    return appointment
-
-
 def _ticket_by_token(session: Session, token: str) -> Ticket:
-    if len(token) > 64:
-        raise NotFound("no such ticket", code="ticket_not_found")
-    ticket = session.exec(select(Ticket).where(Ticket.token == token)).first()
+    ticket = ticket_by_token(session, token)
     if ticket is None:
         raise NotFound("no such ticket", code="ticket_not_found")
     return ticket
@@ -180,7 +147,7 @@ def cancel_ticket(token: str, store: StoreDep) -> dict[str, Any]:
         return public_ticket(store, session, _ticket_by_token(session, token))
 
 
-@router.put("/branches/{branch}/notice")
+@router.put("/branches/{branch}/notice", response_model=NoticeUpdatedData)
 def set_notice(branch: str, body: NoticeIn, store: StoreDep, principal: Manager) -> dict[str, str]:
     store.branch(branch)
     with store.write() as session:
@@ -194,12 +161,12 @@ def set_notice(branch: str, body: NoticeIn, store: StoreDep, principal: Manager)
             type=EventType.notice_updated,
             now=store.now(),
             teller=principal.name,
-            data={"zh": body.zh, "en": body.en},
+            data=NoticeUpdatedData(zh=body.zh, en=body.en),
         )
     return {"zh": body.zh, "en": body.en}
 
 
-@router.put("/branches/{branch}/services/{service}/state")
+@router.put("/branches/{branch}/services/{service}/state", response_model=ServiceUpdatedData)
 def set_service_state(
     branch: str, service: str, body: ServiceStateIn, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
@@ -218,6 +185,6 @@ def set_service_state(
             type=EventType.service_updated,
             now=store.now(),
             teller=principal.name,
-            data={"code": service, "open": body.open},
+            data=ServiceUpdatedData(code=service, open=body.open),
         )
     return {"code": service, "open": body.open}

@@ -5,13 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from server.config import BranchSettings
-from server.models import Ticket, utc
+from server.models import Ticket
+from server.public import iso
 from server.queue.tickets import Place
-
-
-def iso(value: Any) -> str | None:
-    aware = utc(value)
-    return aware.isoformat() if aware else None
 
 
 def ticket_out(

@@ -180,10 +180,38 @@ def cancel(*, session: Session, branch: BranchSettings, code: str) -> Appointmen
     return appointment
 
 
-def check_in(
-    *, session: Session, branch: BranchSettings, code: str, source: str, now: datetime
-) -> Issued:
-    """Staff check a customer in: the same ticket the kiosk would give."""
+@dataclass(frozen=True)
+class Visit:
+    """What a visitor asks for at the kiosk, the lobby tablet or through the API."""
+
+    service: str
+    priority: str = "normal"
+    customer_ref: str | None = None
+    appointment_code: str | None = None
+    lang: str = "zh"
+
+
+def vip_levels(branch: BranchSettings) -> set[str]:
+    return {"vip"} | {c.level for c in branch.vip_customers}
+
+
+def recognised_priority(branch: BranchSettings, visit: Visit, *, by_kiosk: bool) -> str:
+    """The kiosk never gives a VIP ticket to an unknown card; staff may."""
+    if not by_kiosk or visit.priority not in vip_levels(branch):
+        return visit.priority
+    known = {c.ref: c.level for c in branch.vip_customers}
+    ref = (visit.customer_ref or "").strip()
+    if not ref or known.get(ref) is None:
+        raise InvalidInput(
+            "未找到该贵宾卡号，可取普通号。This card or member number is not on our VIP list; "
+            "you can take a normal ticket.",
+            code="unknown_vip",
+        )
+    return known[ref]
+
+
+def bookable(session: Session, branch: BranchSettings, code: str) -> Appointment:
+    """The appointment a code checks in: live, not yet checked in."""
     appointment = find(session, branch.code, code)
     if appointment.status == "cancelled":
         raise NotFound(
@@ -193,16 +221,59 @@ def check_in(
         raise InvalidInput(
             "该预约已签到。This appointment is already checked in.", code="already_checked_in"
         )
+    return appointment
+
+
+def issue_visit(
+    *,
+    session: Session,
+    branch: BranchSettings,
+    visit: Visit,
+    by_kiosk: bool,
+    source: str,
+    now: datetime,
+) -> Issued:
+    """Issue a ticket with VIP recognition and appointment check-in: the one use-case
+    behind the kiosk, the lobby tablet, the API and the staff's check-in."""
+    priority = recognised_priority(branch, visit, by_kiosk=by_kiosk)
+    if priority == "appointment" and not visit.appointment_code:
+        raise InvalidInput(
+            "an appointment ticket needs appointment_code", code="appointment_code_required"
+        )
+    if not visit.appointment_code:
+        return issue_ticket(
+            session=session,
+            branch=branch,
+            service=visit.service,
+            priority=priority,
+            customer_ref=visit.customer_ref,
+            lang=visit.lang,
+            source=source,
+            now=now,
+        )
+    appointment = bookable(session, branch, visit.appointment_code.strip())
+    # An appointment's ticket is for its booked service; its priority comes from the
+    # appointment's window (issue_ticket), not from what was asked.
     return issue_ticket(
         session=session,
         branch=branch,
         service=appointment.service,
         priority="normal",
-        customer_ref=appointment.customer_ref or None,
+        customer_ref=visit.customer_ref or appointment.customer_ref or None,
         appointment=appointment,
-        lang="zh",
+        lang=visit.lang,
         source=source,
         now=now,
+    )
+
+
+def check_in(
+    *, session: Session, branch: BranchSettings, code: str, source: str, now: datetime
+) -> Issued:
+    """Staff check a customer in: the same ticket the kiosk would give."""
+    visit = Visit(service="", appointment_code=code)
+    return issue_visit(
+        session=session, branch=branch, visit=visit, by_kiosk=False, source=source, now=now
     )
 
 

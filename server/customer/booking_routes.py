@@ -7,6 +7,7 @@ count against a per-address limit (server/customer/limits.py) before any work.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -430,29 +431,37 @@ def opinion_detail(
         }
 
 
-@router.post("/branches/{branch}/opinions/{opinion_id}/reply")
-def reply_opinion(
-    branch: str, opinion_id: int, body: ReplyIn, store: StoreDep, principal: Manager
+def _change_opinion(
+    store: Store,
+    branch: str,
+    opinion_id: int,
+    change: Callable[..., object],
+    principal: Principal,
+    **fields: str,
 ) -> dict[str, Any]:
+    """One manager action on an opinion (`opinion_rules.reply`, `.set_status`) in one
+    commit, by `principal`; answers the opinion's inbox view."""
     settings = store.branch(branch)
     now = store.now()
     with store.write() as session:
         opinion = opinion_rules.get(session, settings, opinion_id)
-        opinion_rules.reply(
-            session=session, opinion=opinion, text=body.text, username=principal.name, now=now
-        )
+        change(session=session, opinion=opinion, username=principal.name, now=now, **fields)
         return opinion_rules.inbox_data(settings, opinion, now)
+
+
+@router.post("/branches/{branch}/opinions/{opinion_id}/reply")
+def reply_opinion(
+    branch: str, opinion_id: int, body: ReplyIn, store: StoreDep, principal: Manager
+) -> dict[str, Any]:
+    return _change_opinion(
+        store, branch, opinion_id, opinion_rules.reply, principal, text=body.text
+    )
 
 
 @router.put("/branches/{branch}/opinions/{opinion_id}/status")
 def opinion_status(
     branch: str, opinion_id: int, body: StatusIn, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
-    settings = store.branch(branch)
-    now = store.now()
-    with store.write() as session:
-        opinion = opinion_rules.get(session, settings, opinion_id)
-        opinion_rules.set_status(
-            session=session, opinion=opinion, status=body.status, username=principal.name, now=now
-        )
-        return opinion_rules.inbox_data(settings, opinion, now)
+    return _change_opinion(
+        store, branch, opinion_id, opinion_rules.set_status, principal, status=body.status
+    )

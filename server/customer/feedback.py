@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from server.config import BranchSettings
-from server.devices.ratings import claim_rating, rated_data
+from server.devices.ratings import claim_rating, record_rated
 from server.errors import Conflict, Forbidden, InvalidInput
-from server.events import EventType, record
+from server.events import EventType
 from server.models import Ticket, TicketEvent, TicketStatus
 
 MAX_COMMENT = 500
@@ -55,14 +55,5 @@ def leave_feedback(
         claim_rating(session, ticket, rating=rating, reasons=None, now=now)
     ticket.comment = text or None
     session.add(ticket)
-    record(
-        session,
-        branch=ticket.branch,
-        type=EventType.ticket_rated,
-        now=now,
-        ticket_id=ticket.id,
-        counter=ticket.counter,
-        teller=ticket.teller,
-        data=rated_data(ticket, rating=rating, source="phone", has_comment=bool(text)),
-    )
+    record_rated(session, ticket, source="phone", has_comment=bool(text), now=now)
     return ticket

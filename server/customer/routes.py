@@ -3,7 +3,6 @@ feedback on a served ticket, and the branch webhook (installed as a store listen
 
 from __future__ import annotations
 
-import weakref
 from datetime import date
 from typing import Any
 
@@ -16,7 +15,6 @@ from server.api.views import ticket_out
 from server.customer import appointments as appointment_rules
 from server.customer import booking_routes
 from server.customer.feedback import MAX_COMMENT, leave_feedback
-from server.customer.webhook import Webhooks
 from server.errors import InvalidInput, NotFound
 from server.models import Ticket
 from server.queue.calendar import business_day
@@ -27,13 +25,8 @@ router = APIRouter(prefix="/api/v1", tags=["customer"])
 # Online bookings and the opinion book (API.md v1.1), their own module.
 router.include_router(booking_routes.router)
 
-_webhooks: weakref.WeakKeyDictionary[Store, Webhooks] = weakref.WeakKeyDictionary()
-
 
 def install(store: Store) -> None:
-    hooks = Webhooks(store)
-    _webhooks[store] = hooks
-    store.listeners.append(hooks.on_event)
     booking_routes.install(store)
 
 
@@ -43,9 +36,6 @@ async def startup(store: Store) -> None:
 
 async def shutdown(store: Store) -> None:
     await booking_routes.shutdown(store)
-    hooks = _webhooks.pop(store, None)
-    if hooks is not None:
-        hooks.stop(timeout_s=1.0)  # a daemon thread: a POST in progress does not hold the stop
 
 
 class AppointmentIn(BaseModel):
@@ -174,10 +164,9 @@ def staff_check_in(
     out = ticket_out(
         issued.ticket, issued.place, settings, base_url(request, store), notice=issued.notice
     )
-    for hook in store.issue_hooks:
-        extra = hook(settings, issued.ticket, out, False, principal)
-        if extra:
-            out.update(extra)
+    out.update(
+        store.ports.ticket_issued(settings, issued.ticket, out, by=principal, print_it=False)
+    )
     return out
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from server.config import BranchSettings
-from server.events import Event
+from server.events import Event, EventType
 from server.models import Ticket, TicketStatus, as_utc
 from server.queue.line import as_waiting, rules_for, waiting_tickets
 from server.queue.ordering import people_ahead
@@ -35,13 +35,13 @@ from server.store import Store
 
 log = logging.getLogger(__name__)
 
-MOVING_EVENTS = {
-    "ticket.called",
-    "ticket.cancelled",
-    "ticket.no_show",
-    "ticket.transferred",
-    "ticket.completed",
-    "ticket.issued",
+MOVING_EVENTS: set[str] = {
+    EventType.ticket_called,
+    EventType.ticket_cancelled,
+    EventType.ticket_no_show,
+    EventType.ticket_transferred,
+    EventType.ticket_completed,
+    EventType.ticket_issued,
 }
 TIMEOUT_S = 3.0
 
@@ -89,6 +89,8 @@ def claim_notification(*, session: Session, ticket_id: int, now: datetime) -> bo
 
 
 class Webhooks:
+    """The server's `Notifier` port (server/ports.py): built once by create_app."""
+
     def __init__(self, store: Store, post: Post = http_post) -> None:
         self.store = store
         self.post = post
@@ -97,7 +99,7 @@ class Webhooks:
         self._lock = threading.Lock()
 
     def on_event(self, event: Event) -> None:
-        """A store listener: called inside the request, so it only queues."""
+        """A committed event: called inside the request, so it only queues."""
         if event.type not in MOVING_EVENTS:
             return
         branch = self.store.config.branch(event.branch)

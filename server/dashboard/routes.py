@@ -22,49 +22,16 @@ from server.api.deps import (
     drop_token_from_address,
 )
 from server.auth import Principal
-from server.config import BranchSettings
 from server.dashboard.summary import dashboard_summary
 from server.errors import LobbyQError
 from server.hq.access import StatsReader, check_may_read, may_read
 from server.stats.compute import parse_range
 from server.store import Store
-from server.web.pages import page_templates
+from server.web.pages import branch_boot, page_templates
 
 HERE = Path(__file__).resolve().parent
 templates = page_templates(HERE / "templates")
 router = APIRouter(include_in_schema=False)
-
-
-def page_settings(branch: BranchSettings) -> dict[str, Any]:
-    return {
-        "code": branch.code,
-        "name": branch.name.model_dump(),
-        "timezone": branch.timezone,
-        "services": [
-            {
-                "code": s.code,
-                "prefix": s.prefix,
-                "name": s.name.model_dump(),
-                "target_wait_s": round(s.target_wait_min * 60),
-            }
-            for s in branch.services
-        ],
-        "counters": [
-            {
-                "number": c.number,
-                "services": list(c.services),
-                "name": c.shown_name(),
-            }
-            for c in branch.counters
-        ],
-        "priorities": [
-            {
-                "code": p.code,
-                "name": p.shown_name(),
-            }
-            for p in branch.all_priorities()
-        ],
-    }
 
 
 def _who(request: Request, store: Store) -> Principal | None:
@@ -101,7 +68,7 @@ def manager_page(
     if token:
         return drop_token_from_address(f"/dashboard/{settings.code}{suffix}")
     principal = _who(request, store)
-    context: dict[str, Any] = {"branch": settings, "boot": {"branch": page_settings(settings)}}
+    context: dict[str, Any] = {"branch": settings, "boot": {"branch": branch_boot(settings)}}
     headers = {"Cache-Control": "no-store"}
     if principal is None:
         return templates.TemplateResponse(request, "login.html", context, headers=headers)

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from server.config import BranchSettings
 from server.errors import InvalidInput, NotFound
-from server.events import EventType, record
+from server.events import BoardUpdatedData, EventType, record
 from server.models import Board, as_utc, utc
 
 BoardName = Literal["rates", "bulletin"]
@@ -127,7 +127,7 @@ def put_board(
         branch=branch.code,
         type=EventType.board_updated,
         now=now,
-        data={"board": name, "content": clean},
+        data=BoardUpdatedData(board=name, content=clean),
     )
     return {**clean, "updated_at": as_utc(now).isoformat()}
 

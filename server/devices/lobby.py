@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from server.api.views import iso
 from server.config import BranchSettings
 from server.customer.appointments import list_day
 from server.errors import Conflict, InvalidInput
 from server.events import EventType, record
 from server.models import HELD, Ticket, TicketStatus, utc
+from server.public import iso
 from server.queue.calendar import business_day
 from server.queue.line import waiting_in_line
 from server.queue.tickets import find_ticket_by_number, ticket_data
@@ -178,6 +178,7 @@ def move_waiting(
         teller=username,
         data=ticket_data(
             ticket,
+            EventType.ticket_transferred,
             from_service=from_service,
             from_counter=None,
             to_service=to_service,

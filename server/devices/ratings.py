@@ -8,7 +8,6 @@ at its counter, within RATING_WINDOW of its completion."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,7 +16,13 @@ from sqlmodel import Session, col, select
 from server.config import BranchSettings
 from server.customer.opinions import open_opinion_from_rating
 from server.errors import Conflict, Forbidden, InvalidInput
-from server.events import EventType, record
+from server.events import (
+    EventType,
+    RatedTicket,
+    RatingRequestedData,
+    TicketRatedData,
+    record,
+)
 from server.models import Ticket, TicketStatus, as_utc, utc
 from server.queue.tickets import teller_counter
 
@@ -79,17 +84,34 @@ def claim_rating(
     set_committed_value(ticket, "rated_at", as_utc(now))
 
 
-def rated_data(ticket: Ticket, **extra: Any) -> dict[str, Any]:
-    """The data of a `ticket.rated` event."""
-    return {
-        "number": ticket.number,
-        "service": ticket.service,
-        "counter": ticket.counter,
-        "teller": ticket.teller,
-        "rating": ticket.rating,
-        "reasons": list(ticket.rating_reasons or []),
-        **extra,
-    }
+def rated_ticket(ticket: Ticket) -> RatedTicket:
+    return RatedTicket(
+        number=ticket.number,
+        service=ticket.service,
+        counter=ticket.counter,
+        teller=ticket.teller,
+        rating=ticket.rating,
+        reasons=list(ticket.rating_reasons or []),
+    )
+
+
+def record_rated(
+    session: Session, ticket: Ticket, *, source: str, has_comment: bool, now: datetime
+) -> None:
+    """The `ticket.rated` event, from the counter's pad ("pad") or the phone ("phone")."""
+    data = TicketRatedData(
+        **rated_ticket(ticket).model_dump(), source=source, has_comment=has_comment
+    )
+    record(
+        session,
+        branch=ticket.branch,
+        type=EventType.ticket_rated,
+        now=now,
+        ticket_id=ticket.id,
+        counter=ticket.counter,
+        teller=ticket.teller,
+        data=data,
+    )
 
 
 def check_reasons(rating: int, reasons: list[str]) -> list[str] | None:
@@ -131,16 +153,7 @@ def rate_at_counter(
             code="not_rateable",
         )
     claim_rating(session, ticket, rating=rating, reasons=chosen, now=now)
-    record(
-        session,
-        branch=branch.code,
-        type=EventType.ticket_rated,
-        now=now,
-        ticket_id=ticket.id,
-        counter=ticket.counter,
-        teller=ticket.teller,
-        data=rated_data(ticket, source="pad", has_comment=False),
-    )
+    record_rated(session, ticket, source="pad", has_comment=False, now=now)
     if chosen and rating <= LOW_RATING:
         # A low rating with a reason opens an opinion in the manager's inbox (issue 15).
         open_opinion_from_rating(
@@ -172,7 +185,6 @@ def ask_rating(
         )
     if ticket.rated_at is not None or ticket.rating is not None:
         raise Conflict(f"{ticket.number} has already been rated", code="already_rated")
-    finished = utc(ticket.finished_at)
     record(
         session,
         branch=branch.code,
@@ -181,12 +193,12 @@ def ask_rating(
         ticket_id=ticket.id,
         counter=row.number,
         teller=ticket.teller,
-        data={
-            "number": ticket.number,
-            "service": ticket.service,
-            "counter": row.number,
-            "teller": ticket.teller,
-            "completed_at": finished.isoformat() if finished else None,
-        },
+        data=RatingRequestedData(
+            number=ticket.number,
+            service=ticket.service,
+            counter=row.number,
+            teller=ticket.teller,
+            completed_at=utc(ticket.finished_at),
+        ),
     )
     return ticket

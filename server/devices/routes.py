@@ -81,7 +81,7 @@ def rate(
             reasons=body.reasons,
             now=store.now(),
         )
-        return ratings.rated_data(ticket)
+        return ratings.rated_ticket(ticket).wire()
 
 
 @router.post("/branches/{branch}/counters/{counter}/ask-rating")
@@ -339,4 +339,4 @@ def move_ticket(
             username=principal.name,
             now=store.now(),
         )
-        return ticket_data(ticket)
+        return ticket_data(ticket).wire()

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from server.config import BranchSettings
 from server.devices.images import check_image
 from server.errors import InvalidInput, NotFound
-from server.events import EventType, record
+from server.events import EventType, SlidesUpdatedData, record
 from server.models import Slide, as_utc, utc
 
 MAX_SLIDES = 30
@@ -50,7 +50,7 @@ def _announce(session: Session, branch: BranchSettings, now: datetime) -> None:
         branch=branch.code,
         type=EventType.slides_updated,
         now=now,
-        data={"slides": list_slides(session, branch)},
+        data=SlidesUpdatedData(slides=list_slides(session, branch)),
     )
 
 

@@ -149,16 +149,20 @@ class _Day:
     def teller(self, counter: str) -> str:
         return f"mmc-teller{counter}"
 
+    def act(self, action: Callable[..., object], counter: str, now: datetime) -> None:
+        """One teller's action at a counter, in its own transaction."""
+        with self.write() as session:
+            action(
+                session=session,
+                branch=self.branch,
+                counter=counter,
+                username=self.teller(counter),
+                now=now,
+            )
+
     def call(self, now: datetime, counter: str) -> None:
         try:
-            with self.write() as session:
-                ticket_rules.call_next(
-                    session=session,
-                    branch=self.branch,
-                    counter=counter,
-                    username=self.teller(counter),
-                    now=now,
-                )
+            self.act(ticket_rules.call_next, counter, now)
         except QueueEmpty:
             heapq.heappush(self.idle, counter)
             return
@@ -169,14 +173,7 @@ class _Day:
         start = datetime.combine(self.day, DAY_START, tzinfo=self.branch.zone)
         counters = [c.number for c in self.branch.counters]
         for number in counters:
-            with self.write() as session:
-                counter_rules.open_counter(
-                    session=session,
-                    branch=self.branch,
-                    counter=number,
-                    username=self.teller(number),
-                    now=start,
-                )
+            self.act(counter_rules.open_counter, number, start)
             heapq.heappush(self.idle, number)
         end = start + timedelta(hours=self.plan.hours)
         moment = start
@@ -195,25 +192,11 @@ class _Day:
                 if self.idle:
                     self.call(now, heapq.heappop(self.idle))
             else:
-                with self.write() as session:
-                    ticket_rules.complete(
-                        session=session,
-                        branch=self.branch,
-                        counter=counter,
-                        username=self.teller(counter),
-                        now=now,
-                    )
+                self.act(ticket_rules.complete, counter, now)
                 self.call(now, counter)
         last = max(end, now) + timedelta(minutes=1)
         for number in counters:
-            with self.write() as session:
-                counter_rules.close_counter(
-                    session=session,
-                    branch=self.branch,
-                    counter=number,
-                    username=self.teller(number),
-                    now=last,
-                )
+            self.act(counter_rules.close_counter, number, last)
 
 
 def simulate_mmc(plan: MmcPlan, *, branch: BranchSettings, write: Write, read: Write) -> MmcResult:

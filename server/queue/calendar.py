@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from server.config import BranchSettings, ServiceSettings, parse_hhmm
+from server.config import BranchSettings, ServiceSettings
 from server.errors import Conflict
 
 WEEKDAY_NAMES = {
@@ -16,14 +16,14 @@ WEEKDAY_NAMES = {
 def business_day(branch: BranchSettings, now: datetime) -> date:
     """Numbering restarts at the branch's reset time, local time."""
     local = now.astimezone(branch.zone)
-    reset = parse_hhmm(branch.reset_time)
+    reset = branch.reset_at
     shifted = local - timedelta(hours=reset.hour, minutes=reset.minute)
     return shifted.date()
 
 
 def day_starts(branch: BranchSettings, day: date) -> datetime:
     """The moment business day `day` begins: its reset time, local time."""
-    return datetime.combine(day, parse_hhmm(branch.reset_time), tzinfo=branch.zone)
+    return datetime.combine(day, branch.reset_at, tzinfo=branch.zone)
 
 
 def today_window(branch: BranchSettings, now: datetime) -> tuple[datetime, datetime]:
@@ -56,7 +56,7 @@ def next_opening(branch: BranchSettings, now: datetime) -> datetime | None:
 def check_open_for_tickets(branch: BranchSettings, service: ServiceSettings, now: datetime) -> None:
     """Raise BranchClosed, saying when to come back, outside hours or after the
     service's last-ticket time."""
-    if branch.hours is None and not service.last_ticket:
+    if branch.hours is None and service.last_ticket_at is None:
         return
     local = now.astimezone(branch.zone)
     closes = None
@@ -67,8 +67,8 @@ def check_open_for_tickets(branch: BranchSettings, service: ServiceSettings, now
                 _come_back(branch, now, "The branch is closed now", "本网点现在不营业")
             )
         closes = span[1]
-    if service.last_ticket:
-        last = parse_hhmm(service.last_ticket)
+    last = service.last_ticket_at
+    if last is not None:
         if closes is None or last < closes:
             closes = last
         if local.time() >= last:

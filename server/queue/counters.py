@@ -9,21 +9,19 @@ from sqlmodel import Session, select
 
 from server.config import BranchSettings
 from server.errors import Conflict
-from server.events import EventType, record
+from server.events import CounterUpdatedData, EventType, record
 from server.models import HELD, Counter, CounterState, Ticket, as_utc
+from server.public import CounterPublic
 from server.queue.tickets import lock_counter, teller_counter
 
 
-def counter_data(session: Session, counter: Counter) -> dict[str, Any]:
+def counter_public(session: Session, counter: Counter) -> CounterPublic:
     current = session.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
-    return {
-        "number": counter.number,
-        "name": {"zh": counter.name_zh, "en": counter.name_en},
-        "state": str(counter.state),
-        "username": counter.username,
-        "services": list(counter.services),
-        "current": current.number if current is not None and current.status in HELD else None,
-    }
+    return CounterPublic.of(counter, current)
+
+
+def counter_data(session: Session, counter: Counter) -> dict[str, Any]:
+    return counter_public(session, counter).wire()
 
 
 def _changed(
@@ -39,7 +37,7 @@ def _changed(
         now=now,
         counter=counter.number,
         teller=counter.username,
-        data={**counter_data(session, counter), "action": action},
+        data=CounterUpdatedData(**counter_public(session, counter).model_dump(), action=action),
     )
     return counter
 

@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 
 from server.config import BranchSettings, ServiceSettings
 from server.events import EventType
-from server.models import Branch, Counter, Service, TicketEvent, as_utc, utc
+from server.models import Branch, Counter, Service, TicketEvent, as_utc
+from server.public import iso
 from server.queue import ordering
 from server.queue.calendar import business_day, today_window
 from server.queue.counters import counter_data
@@ -18,11 +19,6 @@ from server.queue.line import as_waiting, rules_for, waiting_tickets
 from server.queue.wait_range import estimate_with_range
 
 RECENT_CALLS = 10
-
-
-def _iso(value: datetime | None) -> str | None:
-    aware = utc(value)
-    return aware.isoformat() if aware else None
 
 
 def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> dict[str, Any]:
@@ -49,7 +45,7 @@ def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> d
                     {
                         "number": t.number,
                         "priority": t.priority,
-                        "enqueued_at": _iso(t.enqueued_at),
+                        "enqueued_at": iso(t.enqueued_at),
                         "target_counter": t.target_counter,
                     }
                     for t in mine
@@ -85,7 +81,7 @@ def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> d
                 "counter": e.counter,
                 "counter_name": e.data.get("counter_name"),
                 "service": e.data.get("service"),
-                "called_at": _iso(e.at),
+                "called_at": iso(e.at),
                 "recall": e.type == EventType.ticket_recalled,
             }
             for e in calls

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from server.config import BranchSettings, PrioritySettings, ServiceSettings
 from server.db import connection_of
 from server.errors import Conflict, InvalidInput, NotFound, QueueEmpty
-from server.events import EventType, record
+from server.events import TICKET_DATA, EventType, record
 from server.models import (
     HELD,
     Appointment,
@@ -32,6 +32,7 @@ from server.models import (
     as_utc,
     utc,
 )
+from server.public import TicketPublic
 from server.queue import desk, ordering
 from server.queue.calendar import business_day, check_open_for_tickets
 from server.queue.line import (
@@ -201,24 +202,11 @@ def place_of(
 # --- events' data -------------------------------------------------------------------
 
 
-def ticket_data(ticket: Ticket, **extra: Any) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        aware = utc(value)
-        return aware.isoformat() if aware else None
-
-    return {
-        "id": ticket.id,
-        "number": ticket.number,
-        "service": ticket.service,
-        "priority": ticket.priority,
-        "status": str(ticket.status),
-        "counter": ticket.counter,
-        "teller": ticket.teller,
-        "issued_at": iso(ticket.issued_at),
-        "enqueued_at": iso(ticket.enqueued_at),
-        "called_at": iso(ticket.called_at),
-        **extra,
-    }
+def ticket_data(
+    ticket: Ticket, type: EventType = EventType.ticket_started, **extra: Any
+) -> TicketPublic:
+    """The ticket as the event `type` carries it (TicketPublic and the event's own fields)."""
+    return TICKET_DATA[type](**{**TicketPublic.fields_of(ticket), **extra})
 
 
 def _record_ticket(
@@ -237,7 +225,7 @@ def _record_ticket(
         ticket_id=ticket.id,
         counter=ticket.counter or extra.get("from_counter"),
         teller=ticket.teller or extra.get("teller"),
-        data=ticket_data(ticket, **extra),
+        data=ticket_data(ticket, type, **extra),
     )
 
 

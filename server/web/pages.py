@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 
+from server.config import BranchSettings
 from server.web.i18n import catalogue, translate
 
 KIT_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -37,3 +38,28 @@ def page_templates(directory: Path) -> Jinja2Templates:
     env.globals["catalogue"] = catalogue
     env.globals["data_blob"] = data_blob
     return templates
+
+
+def branch_boot(branch: BranchSettings) -> dict[str, Any]:
+    """What a staff page's script needs from the config (the teller page, the dashboard,
+    the lobby tablet): the branch's names, time zone, services, counters, priorities."""
+    return {
+        "code": branch.code,
+        "name": branch.name.model_dump(),
+        "timezone": branch.timezone,
+        "ratings_enabled": branch.ratings_enabled,
+        "services": [
+            {
+                "code": s.code,
+                "prefix": s.prefix,
+                "name": s.name.model_dump(),
+                "target_wait_s": round(s.target_wait_min * 60),
+            }
+            for s in branch.services
+        ],
+        "counters": [
+            {"number": c.number, "services": list(c.services), "name": c.shown_name()}
+            for c in branch.counters
+        ],
+        "priorities": [{"code": p.code, "name": p.shown_name()} for p in branch.all_priorities()],
+    }

@@ -13,7 +13,7 @@ from tests.support import PASSWORDS, LiveServer
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.text
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
     assert body["error"]["message"]
     if code:

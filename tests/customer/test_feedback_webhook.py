@@ -14,7 +14,6 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from server.customer import routes as customer_routes
 from server.customer.webhook import Webhooks, claim_notification
 from server.models import Ticket
 from tests.support import LiveServer, live_server, make_config
@@ -196,7 +195,9 @@ def serve_next(server: LiveServer) -> None:
 
 def webhooks_of(server: LiveServer) -> Webhooks:
     assert server.store is not None
-    return customer_routes._webhooks[server.store]
+    notifier = server.store.ports.notifier
+    assert isinstance(notifier, Webhooks)
+    return notifier
 
 
 class TestWebhookSentOnce:

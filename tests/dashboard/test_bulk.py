@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from server.app import prepare_database
 from server.config import AppConfig
@@ -49,11 +50,17 @@ def report(config: AppConfig, db: Database, code: str, span: DateRange, group_by
     assert branch is not None
     with db.read() as session:
         fast = build_report(
-            facts_in(session, branch, span), branch=branch, group_by=group_by, span=span
-        )  # type: ignore[arg-type]
+            facts_in(session, branch, span),
+            branch=branch,
+            group_by=group_by,  # type: ignore[arg-type]
+            span=span,
+        )
         slow = build_report(
-            log_facts(session, branch, span), branch=branch, group_by=group_by, span=span
-        )  # type: ignore[arg-type]
+            log_facts(session, branch, span),
+            branch=branch,
+            group_by=group_by,  # type: ignore[arg-type]
+            span=span,
+        )
     assert fast.as_dict() == slow.as_dict()  # each database agrees with its own log
     return fast.as_dict()
 
@@ -82,9 +89,9 @@ def test_bulk_days_have_the_real_days_statistics(two: Any) -> None:
     for db in (real_db, bulk_db):
         with db.read() as session:
             kinds = session.execute(
-                select(TicketEvent.type, func.count())
-                .group_by(TicketEvent.type)
-                .order_by(TicketEvent.type)  # type: ignore[arg-type]
+                select(col(TicketEvent.type), func.count())
+                .group_by(col(TicketEvent.type))
+                .order_by(col(TicketEvent.type))
             ).all()
         if db is real_db:
             real_kinds = kinds

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from server.app import prepare_database
 from server.dashboard.simulator import DayPlan, SimulationResult, simulate_day
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.own_database  # makes its own databases: both passes
 
 DAY = date(2026, 11, 27)
 # A short, busy morning with many absent and transferred customers: every kind of event.
-BUSY = dict(
+BUSY: dict[str, Any] = dict(
     volume=0.3,
     closes=time(11, 0),
     absent_share=0.25,
@@ -50,7 +50,8 @@ def run_day(tmp: Path, seed: int) -> tuple[SimulationResult, dict[str, Any], lis
                 group_by="service",
                 span=DateRange(start, start + timedelta(days=1)),
             )
-            kinds = [e.type for e in session.exec(select(TicketEvent).order_by(TicketEvent.seq))]
+            events = session.exec(select(TicketEvent).order_by(col(TicketEvent.seq)))
+            kinds = [e.type for e in events]
         with pytest.raises(LobbyQError) as refused:  # the day is filled: no second run
             simulate_day(branch=branch, write=db.write, read=db.read, day=DAY)
         assert refused.value.code == "day_not_empty"

@@ -111,7 +111,7 @@ class TestDeviceHealth:
                 one.post("/branches/b1/counters/1/call-next").raise_for_status()
                 three.post("/branches/b1/counters/3/open").raise_for_status()
                 three.post("/branches/b1/counters/3/call-next").raise_for_status()
-            seen = []
+            seen: list[Any] = []
             while len(seen) < 2:
                 message = json.loads(await ws.recv())
                 if message["type"] != "ping":

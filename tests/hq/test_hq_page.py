@@ -21,9 +21,10 @@ def sign_in(page: Any, server: LiveServer, username: str) -> None:
 
 
 def branch_order(page: Any) -> list[str]:
-    return page.eval_on_selector_all(
+    order: list[str] = page.eval_on_selector_all(
         "#overview tbody tr", "rows => rows.map(r => r.dataset.branch)"
     )
+    return order
 
 
 def test_hq_page_live_sortable_bilingual(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from tests.kiosk.conftest import network_printer_config
 from tests.printers.printer_fakes import FakeNetworkPrinter
-from tests.support import KIOSK_TOKEN, LiveServer, wait_for_js
+from tests.support import KIOSK_TOKEN, FakeClock, LiveServer, wait_for_js
 
 ORIENTATIONS = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
 TEXT = {
@@ -154,9 +155,24 @@ def kiosk_browser(browser: Any) -> Iterator[Any]:
         context.close()
 
 
+@pytest.fixture
+def morning_server(
+    database_url: str,
+    tmp_path: Path,
+    tcp_printer: FakeNetworkPrinter,
+    start_server: Callable[..., LiveServer],
+) -> LiveServer:
+    """The printing server on a weekday at 10:00 in Shanghai (FakeClock): the appointments
+    booked around "now" never straddle the branch's midnight (with the wall clock, this
+    test failed in the five minutes before 00:00 Shanghai: the "on time" booking fell on
+    the next business day and came out as a walk-in ticket)."""
+    config = network_printer_config(database_url, tmp_path / "data", tcp_printer.port)
+    return start_server(config, clock=FakeClock())
+
+
 @pytest.mark.parametrize(("lang", "orientation"), [("zh", "landscape"), ("en", "portrait")])
 def test_every_kiosk_flow(
-    printing_server: LiveServer,
+    morning_server: LiveServer,
     tcp_printer: FakeNetworkPrinter,
     kiosk_browser: Any,
     screenshot_dir: Path,
@@ -164,8 +180,9 @@ def test_every_kiosk_flow(
     lang: str,
 ) -> None:
     """Each flow is taken in one orientation and photographed in both."""
-    server = printing_server
-    now = datetime.now(UTC)
+    server = morning_server
+    assert server.clock is not None
+    now = server.clock()
     book(server, "246810", now + timedelta(minutes=5))
     book(server, "135790", now - timedelta(minutes=40))
     page = kiosk_browser(server, orientation)

@@ -221,13 +221,17 @@ class TestFragments:
         assert 0.9 < clip.duration_s < 2.0
 
 
+def write_riff(path: Path) -> None:
+    path.write_bytes(b"RIFF")
+
+
 def test_cache_prunes_oldest_sentences(tmp_path: Path) -> None:
     cache = AudioCache(tmp_path, max_files=3)
     (tmp_path / "chime-abc.wav").write_bytes(b"x")
     for i in range(5):
         path = tmp_path / f"{i:032x}.wav"
         future, _ = cache.claim(path)
-        assert cache.produce(path, future, lambda temp: temp.write_bytes(b"RIFF"))
+        assert cache.produce(path, future, write_riff)
         time.sleep(0.01)
     assert cache.prune() == 2
     left = {p.name for p in tmp_path.glob("*.wav")}

@@ -102,7 +102,7 @@ def frames_of(path: Path) -> bytes:
 
 def in_order(whole: bytes, parts: list[bytes]) -> list[int]:
     """Where each part starts in `whole`, each after the previous; fails if one is absent."""
-    at, found = 0, []
+    at, found = 0, list[int]()
     for part in parts:
         index = whole.find(part, at)
         assert index >= 0, f"clip {len(found)} of {len(parts)} not found in order"

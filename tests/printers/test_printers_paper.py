@@ -90,7 +90,7 @@ class TestLayoutFillsThePaper:
 
 def _qr_images(ops: list[object]) -> list[str]:
     found: list[str] = []
-    for raster in rasters(ops):  # type: ignore[arg-type]
+    for raster in rasters(ops):
         found += [r.text for r in zxingcpp.read_barcodes(_on_white(raster))]
     return found
 

@@ -11,7 +11,7 @@ import pytest
 
 from server.app import create_app
 from server.config import AppConfig
-from server.events import EventType, record
+from server.events import EventType, NoticeUpdatedData, record
 from server.hub import MemoryHub
 from server.realtime.stream import BranchStream, limits_for
 from server.store import Store
@@ -33,7 +33,7 @@ def write_notice(store: Store, text: str) -> int:
             branch="b1",
             type=EventType.notice_updated,
             now=store.now(),
-            data={"zh": text, "en": text},
+            data=NoticeUpdatedData(zh=text, en=text),
         )
     return event.seq
 

@@ -403,10 +403,11 @@ REFUSALS = {
 
 
 def state_changing_routes(app: Any) -> set[tuple[str, str]]:
-    found = set()
+    found: set[tuple[str, str]] = set()
     for context in iter_route_contexts(app.routes):
         for method in getattr(context, "methods", None) or ():
             if method in STATE_CHANGING:
+                assert context.path is not None
                 found.add((method, context.path))
     return found
 

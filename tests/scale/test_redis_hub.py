@@ -105,6 +105,11 @@ def test_events_cross_processes_in_order_and_once_locally(redis_url: str) -> Non
     run(_two_processes(redis_url))
 
 
+def publish_25(hub: RedisHub, first: int) -> None:
+    for i in range(25):
+        hub.publish(event(first + i))
+
+
 async def _from_threads(redis_url: str) -> None:
     async with (
         running(redis_url) as a,
@@ -112,10 +117,7 @@ async def _from_threads(redis_url: str) -> None:
         b.subscribe("b1") as on_b,
         a.subscribe("b1") as on_a,
     ):
-        threads = [
-            threading.Thread(target=lambda k=k: [a.publish(event(k * 100 + i)) for i in range(25)])
-            for k in range(1, 5)
-        ]
+        threads = [threading.Thread(target=publish_25, args=(a, k * 100)) for k in range(1, 5)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -63,9 +63,9 @@ def test_two_processes_act_as_one(pair: Pair) -> None:
     tokens = {u: login(a.api, u, PASSWORDS[u]) for u in ("teller1", "teller2", "teller3")}
     # Signed by the shared secret: a token from A works on B.
     seats = [(a, "teller1", "1"), (b, "teller2", "2"), (a, "teller3", "3")]
-    for server, user, counter in seats:
+    for server, user, seat in seats:
         response = httpx.post(
-            f"{server.api}/branches/b1/counters/{counter}/open", headers=bearer(tokens[user])
+            f"{server.api}/branches/b1/counters/{seat}/open", headers=bearer(tokens[user])
         )
         assert response.status_code == 200, response.text
 

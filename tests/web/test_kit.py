@@ -15,11 +15,13 @@ from server.web.i18n import LANGUAGES, catalogue, messages, translate
 from tests.support import DISPLAY_TOKEN, KIOSK_TOKEN, LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
+PARTS = ("kiosk", "lobby_display", "counter_client", "server/dashboard", "server/hq", "server/web")
 TEMPLATES = [
     p
-    for folder in ("kiosk", "lobby_display", "counter_client", "server/dashboard", "server/web")
+    for folder in PARTS
     for p in (ROOT / folder).rglob("templates/**/*.html")
 ]
+SCRIPTS = [p for folder in PARTS for p in (ROOT / folder).rglob("static/**/*.js")]
 
 
 def test_every_part_is_served_from_the_one_mount(server: LiveServer) -> None:
@@ -48,6 +50,38 @@ def test_no_inline_script_or_handler_in_any_template(template: Path) -> None:
         assert "src=" in tag or 'type="application/json"' in tag, (template, tag)
     assert not re.search(r"\son[a-z]+\s*=", html), template
     assert not re.search(r"\sstyle\s*=", html), template
+
+
+def _page_extends_kit(template: Path, seen: tuple[Path, ...] = ()) -> bool:
+    found = re.search(r'\{%\s*extends\s+"([^"]+)"\s*%\}', template.read_text(encoding="utf-8"))
+    if found is None:
+        return False
+    if found.group(1) == "kit/base.html":
+        return True
+    parent = template.parent / found.group(1)
+    return parent not in seen and parent.exists() and _page_extends_kit(parent, (*seen, parent))
+
+
+@pytest.mark.parametrize(
+    "template",
+    [t for t in TEMPLATES if not t.name.startswith("_") and t.parent.name != "kit"],
+    ids=lambda p: p.name,
+)
+def test_every_page_stands_on_the_kit_base(template: Path) -> None:
+    """A page template extends kit/base.html (directly or through its part's layout);
+    partials (`_x.html`) are included, never served alone."""
+    assert _page_extends_kit(template), template
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_one_websocket_client_and_one_way_to_read_page_data(script: Path) -> None:
+    js = script.read_text(encoding="utf-8")
+    if script.name != "live.js":
+        assert "new WebSocket" not in js, f"{script}: use LobbyQ.live (server/web/static/live.js)"
+    if script.name != "page.js":
+        assert not re.search(r"JSON\.parse\(\s*document\.getElementById", js), (
+            f"{script}: use LobbyQ.data(id)"
+        )
 
 
 def test_kiosk_and_display_keep_their_token_the_same_way(server: LiveServer) -> None:
@@ -89,6 +123,9 @@ def _js_keys(script: str) -> set[str]:
         ("kiosk", "kiosk/templates/kiosk.html", "kiosk/static/kiosk.js"),
         ("ticket", "kiosk/templates/ticket.html", "kiosk/static/ticket.js"),
         ("counter", "counter_client/templates/counter.html", "counter_client/static/counter.js"),
+        ("hq", "server/hq/templates/hq.html", "server/hq/static/hq.js"),
+        ("customer", "kiosk/templates/book.html", "kiosk/static/customer.js"),
+        ("customer", "kiosk/templates/suggest.html", "kiosk/static/customer.js"),
     ],
 )
 def test_every_key_a_page_uses_is_in_the_catalogue(part: str, template: str, script: str) -> None:

@@ -151,3 +151,57 @@ def test_a_refused_stream_asks_the_page(proxy: DropProxy, page: Any) -> None:
     assert page.evaluate("window.refused[0]") == [1008, "invalid_token"]
     page.wait_for_timeout(500)
     assert page.evaluate("window.live.stats.connects") == 1  # null: it does not retry
+
+
+def test_the_ticket_stream_uses_the_same_client(
+    server: LiveServer, proxy: DropProxy, page: Any
+) -> None:
+    """/ws/tickets/{token} (the mobile ticket): messages without seq go to onMessage,
+    its heartbeat to onPing, extra params are sent and no since= is asked for."""
+    with server.client("kiosk") as kiosk:
+        ticket = kiosk.post("/branches/b1/tickets", json={"service": "A"}).json()
+    page.goto(f"http://127.0.0.1:{proxy.port}/harness")
+    page.evaluate(
+        """(token) => { window.states = [];
+        window.live = LobbyQ.live({path: "/ws/tickets/" + token, resume: false,
+          params: {client: "phone"}, firstDelayMs: 200, maxDelayMs: 1600,
+          onMessage: (m) => { if (m.type === "ticket") window.states.push(m.data.status); }}); }""",
+        ticket["token"],
+    )
+    page.wait_for_function("window.states.length === 1", timeout=TIMEOUT_MS)
+    assert page.evaluate("window.states[0]") == "waiting"
+    with server.client("teller1") as teller:
+        teller.post("/branches/b1/counters/1/open").raise_for_status()
+        teller.post("/branches/b1/counters/1/call-next").raise_for_status()
+    page.wait_for_function("window.states.includes('called')", timeout=TIMEOUT_MS)
+
+    connects = stats(page)["connects"]
+    proxy.cut()
+    page.wait_for_function(f"window.live.stats.connects > {connects}", timeout=TIMEOUT_MS)
+    page.wait_for_function("window.live.connected", timeout=TIMEOUT_MS)
+    urls = stats(page)["urls"]
+    assert all("client=phone" in url and "since=" not in url for url in urls), urls
+    assert page.evaluate("window.live.seq") == -1
+    assert 100 <= stats(page)["delays"][-1] <= 200  # the same backoff as the branch stream
+
+
+def test_a_filtered_stream_skips_seq_without_reconnecting(
+    server: LiveServer, proxy: DropProxy, page: Any
+) -> None:
+    """fillGaps: false (the counter devices: the server sends them only their counter's
+    events, whose seq still counts the branch's): a skip is applied, not refetched."""
+    page.goto(f"http://127.0.0.1:{proxy.port}/harness")
+    page.evaluate(
+        """(token) => { window.applied = [];
+        window.live = LobbyQ.live({path: "/ws/branches/b1", token: token, fillGaps: false,
+          onEvent: (m) => window.applied.push(m.seq)}); }""",
+        DISPLAY_TOKEN,
+    )
+    page.wait_for_function("window.live.connected", timeout=TIMEOUT_MS)
+    lost = page.evaluate("window.live.seq") + 1
+    proxy.lose.add(lost)
+    issue(server, 3)
+    wait_seq(page, server_seq(server))
+    assert proxy.lost == [lost]
+    assert lost not in page.evaluate("window.applied")
+    assert stats(page)["gaps"] == 0 and stats(page)["connects"] == 1

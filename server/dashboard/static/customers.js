@@ -2,7 +2,7 @@
    CSV) and the opinion book (inbox, detail with the contact, reply, status, overdue,
    monthly counts). Every text from the public goes in with textContent. */
 "use strict";
-const BOOT = JSON.parse(document.getElementById("boot").textContent);
+const BOOT = LobbyQ.data("boot");
 const B = BOOT.branch.code;
 const API = "/api/v1/branches/" + encodeURIComponent(B);
 const STATUS = {new: "待处理 New", in_progress: "处理中 In progress", replied: "已答复 Replied", closed: "已关闭 Closed"};

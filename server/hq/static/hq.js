@@ -3,36 +3,7 @@
    any column; and the branches compared over a date range, with its CSV. */
 "use strict";
 
-const TEXT = {
-  zh: {
-    title: "总行看板", subtitle: "全部网点一览", signout: "退出", live: "实时", branch: "网点",
-    waiting: "等候人数", longest: "最长等候", open: "开放窗口", served: "今日已办",
-    within: "达标率", satisfied: "满意率", alerts: "提醒", compare: "网点对比", from: "从",
-    to: "至", run: "对比", csv: "下载 CSV", updated: "更新于", stale: "连接中断，数据可能已过时",
-    live_ok: "实时", none: "无", lang: "English",
-    over_target: (a) => `${a.service_name.zh}：${a.waiting} 人等候，最长 ${mmss(a.longest_wait_s)}（目标 ${mmss(a.target_wait_s)}）`,
-    no_open_counter: (a) => `${a.service_name.zh}：${a.waiting} 人等候，但没有开放的窗口`,
-    totals: (r) => `${r.branches} 个网点 · ${r.waiting} 人等候 · 今日已办 ${r.served} · ${r.alerts} 个网点有提醒`,
-    cols: {issued: "取号", served: "已办", no_show: "过号", cancelled: "取消", wait_avg_s: "平均等候",
-      wait_p50_s: "等候中位数", wait_p90_s: "等候 P90", wait_max_s: "最长等候", service_avg_s: "平均办理",
-      within_target_pct: "达标率", satisfied_pct: "满意率", no_show_pct: "过号率"},
-  },
-  en: {
-    title: "Headquarters", subtitle: "every branch at a glance", signout: "Sign out", live: "Live",
-    branch: "Branch", waiting: "Waiting", longest: "Longest wait", open: "Open counters",
-    served: "Served today", within: "Within target", satisfied: "Satisfied", alerts: "Alerts",
-    compare: "Compare branches", from: "From", to: "To", run: "Compare", csv: "Download CSV",
-    updated: "updated", stale: "Connection lost: figures may be stale", live_ok: "Live",
-    none: "none", lang: "中文",
-    over_target: (a) => `${a.service_name.en}: ${a.waiting} waiting, longest ${mmss(a.longest_wait_s)} (target ${mmss(a.target_wait_s)})`,
-    no_open_counter: (a) => `${a.service_name.en}: ${a.waiting} waiting, no open counter`,
-    totals: (r) => `${r.branches} branches · ${r.waiting} waiting · ${r.served} served today · ${r.alerts} with alerts`,
-    cols: {issued: "Issued", served: "Served", no_show: "No-show", cancelled: "Cancelled",
-      wait_avg_s: "Avg wait", wait_p50_s: "Median wait", wait_p90_s: "P90 wait", wait_max_s: "Max wait",
-      service_avg_s: "Avg service", within_target_pct: "Within target", satisfied_pct: "Satisfied",
-      no_show_pct: "No-show %"},
-  },
-};
+// Texts: server/web/catalogues/<lang>.json (hq.*), through LobbyQ.t.
 const COMPARE_COLS = ["issued", "served", "no_show", "cancelled", "wait_avg_s", "wait_p50_s",
   "wait_p90_s", "wait_max_s", "service_avg_s", "within_target_pct", "satisfied_pct", "no_show_pct"];
 const POLL_MS = 1000;
@@ -48,7 +19,14 @@ function mmss(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 function pct(value) { return value === null || value === undefined ? "–" : `${value.toFixed(1)}%`; }
-function t(key) { return TEXT[state.lang][key]; }
+function t(key, values) {
+  LobbyQ.lang = state.lang;
+  return LobbyQ.t(key).replace(/\{(\w+)\}/g, (all, name) => (values && name in values ? values[name] : all));
+}
+function alertText(a) {
+  return t(a.kind, {service: a.service_name[state.lang], waiting: a.waiting,
+    longest: mmss(a.longest_wait_s), target: mmss(a.target_wait_s)});
+}
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -73,7 +51,7 @@ function renderOverview() {
   });
   body.replaceChildren(...rows.map((row) => {
     const alerts = row.alerts.length
-      ? row.alerts.map((a) => el("span", {class: `alert ${a.kind}`}, t(a.kind)(a)))
+      ? row.alerts.map((a) => el("span", {class: `alert ${a.kind}`}, alertText(a)))
       : [el("span", {class: "none"}, t("none"))];
     const tr = el("tr", {"data-branch": row.branch, class: row.alerts.length ? "has-alert" : ""},
       el("td", {}, row.name[state.lang], el("span", {class: "code"}, row.branch)),
@@ -97,14 +75,13 @@ function renderOverview() {
     served: state.rows.reduce((n, r) => n + r.served_today, 0),
     alerts: state.rows.filter((r) => r.alerts.length).length,
   };
-  document.getElementById("totals").textContent = t("totals")(totals);
+  document.getElementById("totals").textContent = t("totals", totals);
 }
 
 function renderComparison() {
   const head = document.querySelector("#comparison thead tr");
-  const cols = t("cols");
   head.replaceChildren(el("th", {}, t("branch")),
-    ...COMPARE_COLS.map((c) => el("th", {class: "num"}, cols[c])));
+    ...COMPARE_COLS.map((c) => el("th", {class: "num"}, t(`col.${c}`))));
   const body = document.querySelector("#comparison tbody");
   if (!state.compared) { body.replaceChildren(); return; }
   body.replaceChildren(...state.compared.rows.map((row) => el("tr", {"data-branch": row.key},
@@ -114,8 +91,7 @@ function renderComparison() {
 }
 
 function renderTexts() {
-  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
-  for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+  LobbyQ.setLang(state.lang);  // fills every [data-i18n]
   document.getElementById("lang").textContent = t("lang");
   renderOverview();
   renderComparison();

@@ -1,11 +1,17 @@
-/* LobbyQ web kit: the one client of a branch's live stream, /ws/branches/{b}.
+/* LobbyQ web kit: the one WebSocket client of every page: a branch's live stream,
+ * /ws/branches/{b}, and the mobile ticket's /ws/tickets/{token}.
  *
  *   var live = LobbyQ.live({
  *     path: "/ws/branches/sz01",      // required
  *     token: null,                    // sent as ?token= (else the device/session cookie is used)
+ *     params: {client: "kiosk"},      // more query parameters (optional)
+ *     resume: true,                   // false: never ask for since= (a stream without seq)
+ *     fillGaps: true,                 // false: a filtered stream (a counter device hears only its
+ *                                     // counter's events, their seq counting the branch's): skips are normal
  *     onSnapshot: function (data, message) {},  // the whole queue: first, and on every resync
  *     onEvent: function (message) {},           // {type, seq, at, data}: in seq order, none twice
- *     onPing: function (message) {},           // the server's heartbeat ({at})
+ *     onPing: function (message) {},           // the server's heartbeat ({at}): "ping" or "heartbeat"
+ *     onMessage: function (message) {},         // any other message without a seq (e.g. {type: "ticket"})
  *     onStatus: function (connected) {},        // true once the server speaks, false on a drop
  *     onRefused: function (code, reason) { return 60000; },  // 1008/4404: ms to retry, or null
  *   });
@@ -28,9 +34,11 @@
 
   LobbyQ.live = function (options) {
     var o = Object.assign({
-      token: null, resume: true,
+      token: null, resume: true, fillGaps: true,
       firstDelayMs: 1000, maxDelayMs: 30000, watchdogMs: 45000,
+      params: {},
       onSnapshot: function () {}, onEvent: function () {}, onPing: function () {},
+      onMessage: function () {},
       onStatus: function () {}, onRefused: function () { return 60000; },
     }, options);
 
@@ -42,7 +50,7 @@
     var stats = { connects: 0, snapshots: 0, events: 0, gaps: 0, drops: 0, delays: [], urls: [] };
 
     function url() {
-      var params = new URLSearchParams();
+      var params = new URLSearchParams(o.params || {});
       if (o.resume && seq >= 0) params.set("since", String(seq));
       if (o.token) params.set("token", o.token);
       var query = params.toString();
@@ -104,11 +112,11 @@
           stats.snapshots += 1;
           gapStreak = 0;
           o.onSnapshot(message.data || {}, message);
-        } else if (message.type === "ping") {
+        } else if (message.type === "ping" || message.type === "heartbeat") {
           o.onPing(message);
         } else if (typeof message.seq === "number") {
           if (message.seq <= seq) return; // already applied
-          if (seq >= 0 && message.seq > seq + 1) {
+          if (o.fillGaps && seq >= 0 && message.seq > seq + 1) {
             stats.gaps += 1;
             gapStreak += 1;
             drop(ws);
@@ -120,6 +128,8 @@
           gapStreak = 0;
           stats.events += 1;
           o.onEvent(message);
+        } else {
+          o.onMessage(message);
         }
       };
       ws.onclose = function (event) {

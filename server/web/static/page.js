@@ -5,6 +5,10 @@
  *   LobbyQ.setLang("en")     switch language; every [data-i18n="key"] element is re-filled
  *   LobbyQ.lang              "zh" or "en"
  *   LobbyQ.name({zh, en})    the value for the current language (Chinese when missing)
+ *   LobbyQ.both("key")       "中文 English": a text in both languages at once (the device pages)
+ *   LobbyQ.api(method, url, body, token)
+ *                            fetch JSON (same-origin cookies, no cache; `token`: a bearer
+ *                            token): a promise of {ok, status, data} (data {} if not JSON)
  *
  * The catalogue comes from server/web/catalogues/<lang>.json through the page's
  * `lobbyq-i18n` blob (kit/base.html); the page never carries its own table.
@@ -31,8 +35,28 @@
     return key in zh ? zh[key] : key;
   };
 
+  LobbyQ.both = function (key) {
+    var zh = (catalogue.zh || {})[key], en = (catalogue.en || {})[key];
+    if (zh === undefined) return key;
+    return en ? zh + " " + en : zh;
+  };
+
   LobbyQ.name = function (obj) {
     return obj ? (obj[LobbyQ.lang] || obj.zh || "") : "";
+  };
+
+  LobbyQ.api = function (method, url, body, token) {
+    var headers = {};
+    if (token) headers.Authorization = "Bearer " + token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(url, {
+      method: method, headers: headers, credentials: "same-origin", cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { ok: response.ok, status: response.status, data: data };
+      });
+    });
   };
 
   LobbyQ.setLang = function (lang, root) {

@@ -1,0 +1,121 @@
+"""The server's outside parts, built once in `create_app` and kept on the store as
+fields: the ticket printers, the lobby's voice, the SMS webhook. Each is a Protocol
+with the real one in its package (kiosk/printing.py PrinterPort, lobby_display/voice.py
+LobbyVoice, server/customer/webhook.py Webhooks) and a stand-in here, for an app or a
+test without it. A Protocol's bodies are what its stand-in does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from server.config import BranchSettings
+from server.events import Event
+from server.models import Ticket
+from server.queue.tickets import text_only_announcement
+
+if TYPE_CHECKING:
+    from server.auth import Principal
+
+
+class Printing(Protocol):
+    def ticket_issued(
+        self,
+        branch: BranchSettings,
+        ticket: Ticket,
+        out: dict[str, Any],
+        print_it: bool,
+        principal: Principal,
+    ) -> dict[str, Any] | None:
+        """Print a kiosk's new ticket; the fields to add to the answer (`print`)."""
+        return None
+
+    def health(self) -> dict[str, Any] | None:
+        """The `printers` section of /health (None: no printers here)."""
+        return None
+
+    def metrics(self, registry: Any) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class Announcer(Protocol):
+    def announce(
+        self, branch: BranchSettings, number: str, counter: str, name: dict[str, str]
+    ) -> dict[str, Any]:
+        """The `announcement` of a call: text, and audio when there is a voice."""
+        return text_only_announcement(branch, number, counter, name)
+
+    def ticket_issued(self, branch: BranchSettings, ticket: Ticket) -> None:
+        """A new number: its audio can be prepared before it is called."""
+
+    def on_event(self, event: Event) -> None:
+        """A committed event (the open counters, a transfer...)."""
+
+    def close(self) -> None:
+        return None
+
+
+class Notifier(Protocol):
+    def on_event(self, event: Event) -> None:
+        """A committed event; only queues (called inside the request)."""
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        return None
+
+
+class NoPrinting(Printing):
+    """No printers: nothing printed, no /health section."""
+
+
+class TextAnnouncer(Announcer):
+    """Calls announced as text only (no voice); remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.issued: list[str] = []
+        self.events: list[Event] = []
+
+    def ticket_issued(self, branch: BranchSettings, ticket: Ticket) -> None:
+        self.issued.append(ticket.number)
+
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class NoNotifier(Notifier):
+    """No webhook: remembers the events it would have looked at."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+
+@dataclass
+class AppPorts:
+    printing: Printing = field(default_factory=NoPrinting)
+    announcer: Announcer = field(default_factory=TextAnnouncer)
+    notifier: Notifier = field(default_factory=NoNotifier)
+
+    def on_event(self, event: Event) -> None:
+        """A committed event, to the parts that follow them."""
+        self.notifier.on_event(event)
+        self.announcer.on_event(event)
+
+    def ticket_issued(
+        self,
+        branch: BranchSettings,
+        ticket: Ticket,
+        out: dict[str, Any],
+        *,
+        by: Principal,
+        print_it: bool,
+    ) -> dict[str, Any]:
+        """After a ticket is issued and committed: print it, prepare its call's audio.
+        The fields to add to the answer."""
+        extra = self.printing.ticket_issued(branch, ticket, out, print_it, by)
+        self.announcer.ticket_issued(branch, ticket)
+        return extra or {}

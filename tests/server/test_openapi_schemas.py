@@ -1,0 +1,108 @@
+"""Every JSON route shows its answer's real schema in OpenAPI (a declared response_model),
+not a bare object. The routes still answering an untyped dict are listed here, to be
+typed one by one: a new route missing from the list, or a listed route that now has
+its schema, fails this test, so the list only shrinks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from server.app import create_app
+from tests.support import make_config
+
+# Still untyped (issue 13 item 1, left to do): METHOD path.
+UNTYPED = {
+    "POST /api/v1/auth/device",
+    "POST /api/v1/auth/logout",
+    "GET /api/v1/auth/me",
+    "GET /api/v1/branches",
+    "GET /api/v1/branches/{branch}/services",
+    "GET /api/v1/branches/{branch}/queue",
+    "POST /api/v1/branches/{branch}/counters/{counter}/call-next",
+    "POST /api/v1/branches/{branch}/counters/{counter}/call",
+    "POST /api/v1/branches/{branch}/counters/{counter}/recall",
+    "POST /api/v1/branches/{branch}/counters/{counter}/start",
+    "POST /api/v1/branches/{branch}/counters/{counter}/complete",
+    "POST /api/v1/branches/{branch}/counters/{counter}/no-show",
+    "POST /api/v1/branches/{branch}/counters/{counter}/transfer",
+    "GET /api/v1/health",
+    "GET /api/v1/branches/{branch}/booking",
+    "GET /api/v1/branches/{branch}/booking/slots",
+    "POST /api/v1/branches/{branch}/bookings",
+    "GET /api/v1/branches/{branch}/bookings",
+    "GET /api/v1/bookings/{token}",
+    "DELETE /api/v1/bookings/{token}",
+    "GET /api/v1/branches/{branch}/bookings/arrivals",
+    "GET /api/v1/branches/{branch}/bookings/calendar",
+    "POST /api/v1/branches/{branch}/booking/blocks",
+    "DELETE /api/v1/branches/{branch}/booking/blocks/{block_id}",
+    "POST /api/v1/branches/{branch}/opinions",
+    "GET /api/v1/branches/{branch}/opinions",
+    "GET /api/v1/opinions/{token}",
+    "GET /api/v1/branches/{branch}/opinions/summary",
+    "GET /api/v1/branches/{branch}/opinions/{opinion_id}",
+    "POST /api/v1/branches/{branch}/opinions/{opinion_id}/reply",
+    "PUT /api/v1/branches/{branch}/opinions/{opinion_id}/status",
+    "POST /api/v1/branches/{branch}/appointments",
+    "GET /api/v1/branches/{branch}/appointments",
+    "DELETE /api/v1/branches/{branch}/appointments/{code}",
+    "POST /api/v1/branches/{branch}/appointments/import",
+    "POST /api/v1/branches/{branch}/appointments/{code}/check-in",
+    "POST /api/v1/tickets/{token}/feedback",
+    "GET /api/v1/branches/{branch}/stats",
+    "GET /api/v1/branches/{branch}/counters",
+    "GET /api/v1/branches/{branch}/counters/{counter}/summary",
+    "POST /api/v1/branches/{branch}/counters/{counter}/ratings",
+    "POST /api/v1/branches/{branch}/counters/{counter}/ask-rating",
+    "GET /api/v1/branches/{branch}/counters/{counter}/device",
+    "GET /api/v1/branches/{branch}/boards/{board}",
+    "PUT /api/v1/branches/{branch}/boards/{board}",
+    "POST /api/v1/branches/{branch}/boards/rates/csv",
+    "GET /api/v1/branches/{branch}/slides",
+    "POST /api/v1/branches/{branch}/slides",
+    "PUT /api/v1/users/{username}/photo",
+    "GET /api/v1/branches/{branch}/staff",
+    "GET /api/v1/branches/{branch}/devices",
+    "GET /api/v1/branches/{branch}/lobby",
+    "POST /api/v1/branches/{branch}/tickets/{number}/move",
+    "GET /api/v1/overview",
+    "GET /api/v1/overview/compare",
+    "GET /api/v1/branches/{branch}/plan",
+    "GET /api/v1/branches/{branch}/plan/advice",
+}
+
+
+def _untyped(schema: dict[str, Any]) -> bool:
+    """No schema, or an object/array of objects with no named model behind it."""
+    if "$ref" in schema:
+        return False
+    if schema.get("type") == "array":
+        return _untyped(schema.get("items") or {})
+    return schema.get("type") in ("object", None) and "properties" not in schema
+
+
+def json_routes_without_a_schema(openapi: dict[str, Any]) -> set[str]:
+    found = set()
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            for code, answer in operation.get("responses", {}).items():
+                body = answer.get("content", {}).get("application/json")
+                if not code.startswith("2") or body is None:
+                    continue
+                schema = body.get("schema")
+                # A schema of {} is a route answering something other than JSON (a
+                # file, CSV, /metrics) under FastAPI's default content type.
+                if schema and _untyped(schema):
+                    found.add(f"{method.upper()} {path}")
+    return found
+
+
+def test_json_routes_declare_their_answers_schema(tmp_path: Path) -> None:
+    config = make_config(f"sqlite:///{tmp_path / 'lobbyq.db'}", tmp_path / "data")
+    openapi = create_app(config).openapi()
+    untyped = json_routes_without_a_schema(openapi)
+    assert untyped - UNTYPED == set(), "a new JSON route without a response_model"
+    assert UNTYPED - untyped == set(), "typed now: take it off the UNTYPED list"
+    schemas = openapi["components"]["schemas"]
+    assert {"CounterPublic", "Names", "TicketOut", "PublicTicket"} <= set(schemas)

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -27,7 +28,9 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -36,6 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.http_load import Connection  # noqa: E402
+from bench.line_seed import top_up  # noqa: E402
 
 COUNTERS = 30
 KIOSK_TOKEN = "bench-kiosk-token"
@@ -226,10 +230,8 @@ async def issue_open_loop(servers: Servers, rate: float, seconds: float) -> Run:
     return Run(None, latencies, errors)
 
 
-async def call_next_30(servers: Servers, seconds: float) -> Run:
-    """30 counters, each signed in, calling and completing back to back."""
-    latencies: list[float] = []
-    errors = 0
+async def sign_in_counters(servers: Servers) -> list[Connection]:
+    """The 30 tellers, each signed in at their counter and the counter open."""
     connections = []
     for n in range(1, COUNTERS + 1):
         connection = servers.connection(n)
@@ -239,33 +241,94 @@ async def call_next_30(servers: Servers, seconds: float) -> Run:
         connection.headers["Authorization"] = f"Bearer {json.loads(body)['access_token']}"
         await connection.request("POST", API + f"/branches/b1/counters/{n}/open")
         connections.append(connection)
+    return connections
+
+
+@dataclass
+class Calls:
+    """What the call-next rows gather: call-next latencies, and errors."""
+
+    latencies: list[float]
+    errors: int = 0
+
+
+async def call_and_complete(calls: Calls, connection: Connection, n: int) -> None:
+    """Call-next at counter n (its latency kept), then complete the ticket called."""
+    started = time.perf_counter()
+    status, body = await request(connection, "POST", f"/branches/b1/counters/{n}/call-next")
+    calls.latencies.append(time.perf_counter() - started)
+    if status == 200:
+        status, body = await request(connection, "POST", f"/branches/b1/counters/{n}/complete")
+        if status != 200:
+            calls.errors += 1
+            print(f"complete at counter {n}: {status} {body[:200]!r}", file=sys.stderr)
+    elif status != 204:
+        calls.errors += 1
+        print(f"call-next at counter {n}: {status} {body[:200]!r}", file=sys.stderr)
+
+
+async def measured(servers: Servers, calls: Calls, work: Any) -> Run:
+    """Run the counters' work; the servers' CPU per call-next (and its complete)."""
+    cpu = servers.cpu_s()
+    began = time.perf_counter()
+    await work
+    elapsed = time.perf_counter() - began
+    cpu_ms = 1000 * (servers.cpu_s() - cpu) / max(1, len(calls.latencies))
+    return Run(len(calls.latencies) / elapsed, calls.latencies, calls.errors, cpu_ms)
+
+
+async def call_next_closed(servers: Servers, counters: list[Connection], seconds: float) -> Run:
+    """Saturation: every counter calls and completes back to back, so each request
+    waits behind the other 29 counters' (p99 is about 30 x the CPU of a round trip)."""
+    calls = Calls([])
     stop = time.perf_counter() + seconds
 
     async def counter(n: int, connection: Connection) -> None:
-        nonlocal errors
         while time.perf_counter() < stop:
-            started = time.perf_counter()
-            status, body = await request(connection, "POST", f"/branches/b1/counters/{n}/call-next")
-            latencies.append(time.perf_counter() - started)
-            if status == 200:
-                status, body = await request(
-                    connection, "POST", f"/branches/b1/counters/{n}/complete"
-                )
-                if status != 200:
-                    errors += 1
-                    print(f"complete at counter {n}: {status} {body[:200]!r}", file=sys.stderr)
-            elif status != 204:
-                errors += 1
-                print(f"call-next at counter {n}: {status} {body[:200]!r}", file=sys.stderr)
+            await call_and_complete(calls, connection, n)
 
-    cpu = servers.cpu_s()
+    work = asyncio.gather(*(counter(n, c) for n, c in enumerate(counters, start=1)))
+    return await measured(servers, calls, work)
+
+
+async def call_next_paced(
+    servers: Servers, counters: list[Connection], seconds: float, every_s: float
+) -> Run:
+    """Open loop: each counter calls (then completes) once every `every_s`, whatever
+    the server's answer time, the counters' phases spread evenly over the period."""
+    calls = Calls([])
     began = time.perf_counter()
-    await asyncio.gather(*(counter(n, c) for n, c in enumerate(connections, start=1)))
-    elapsed = time.perf_counter() - began
-    cpu_ms = 1000 * (servers.cpu_s() - cpu) / max(1, len(latencies))
-    for connection in connections:
-        await connection.close()
-    return Run(len(latencies) / elapsed, latencies, errors, cpu_ms)
+
+    async def counter(n: int, connection: Connection) -> None:
+        rounds = int(seconds / every_s)
+        for k in range(rounds):
+            delay = began + (k + (n - 1) / len(counters)) * every_s - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await call_and_complete(calls, connection, n)
+
+    work = asyncio.gather(*(counter(n, c) for n, c in enumerate(counters, start=1)))
+    return await measured(servers, calls, work)
+
+
+async def call_next_bursts(
+    servers: Servers, counters: list[Connection], seconds: float, window_s: float, every_s: float
+) -> Run:
+    """Every `every_s`, all counters press call-next within the same `window_s`."""
+    calls = Calls([])
+    began = time.perf_counter()
+    spread = random.Random(7)
+
+    async def counter(n: int, connection: Connection) -> None:
+        for k in range(max(1, int(seconds / every_s))):
+            at = began + k * every_s + spread.uniform(0, window_s)
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await call_and_complete(calls, connection, n)
+
+    work = asyncio.gather(*(counter(n, c) for n, c in enumerate(counters, start=1)))
+    return await measured(servers, calls, work)
 
 
 def sqlite_floor(folder: Path, seconds: float) -> tuple[float, list[float]]:
@@ -293,27 +356,111 @@ def row(name: str, run: Run) -> str:
     return f"| {name:<38} | {rate_text} | {p50:8.2f} | {p99:8.2f} | {cpu} | {run.errors:6d} |"
 
 
+async def health_floor(servers: Servers, clients: int, seconds: float) -> Run:
+    """The floor of the call-next rows: `clients` connections asking GET /health (one
+    HTTP round trip through the same middleware, one database read) back to back."""
+    latencies: list[float] = []
+    errors = 0
+    connections = [servers.connection(i) for i in range(clients)]
+    stop = time.perf_counter() + seconds
+
+    async def client(connection: Connection) -> None:
+        nonlocal errors
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            status, _ = await request(connection, "GET", "/health")
+            latencies.append(time.perf_counter() - started)
+            errors += status != 200
+
+    cpu = servers.cpu_s()
+    began = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in connections))
+    elapsed = time.perf_counter() - began
+    cpu_ms = 1000 * (servers.cpu_s() - cpu) / max(1, len(latencies))
+    for connection in connections:
+        await connection.close()
+    return Run(len(latencies) / elapsed, latencies, errors, cpu_ms)
+
+
+async def call_next_rows(
+    servers: Servers, line: LongLine, seconds: float, every_s: float
+) -> list[tuple[str, Run]]:
+    """The call-next rows, each started with `line.waiting` tickets waiting."""
+    counters = await sign_in_counters(servers)
+    n = len(counters)
+    rows = []
+    line.top_up()
+    rows.append(
+        (
+            f"call-next, {n} counters back to back",
+            await call_next_closed(servers, counters, seconds),
+        )
+    )
+    line.top_up()
+    run = await call_next_paced(servers, counters, max(seconds, 2 * every_s), every_s)
+    rows.append((f"call-next, {n} counters, each every {every_s:g} s", run))
+    line.top_up()
+    run = await call_next_bursts(servers, counters, max(seconds, 2 * every_s), 0.1, every_s)
+    rows.append((f"call-next, {n} counters within 100 ms", run))
+    for connection in counters:
+        await connection.close()
+    return rows
+
+
+@dataclass
+class LongLine:
+    """Keeps `waiting` tickets waiting before each call-next row (bench/line_seed.py)."""
+
+    config: Path
+    url: str
+    waiting: int
+
+    def top_up(self) -> None:
+        if self.waiting <= 0:
+            return
+        from server.config import load_config
+        from server.db import Database
+
+        settings = load_config(self.config).branch("b1")
+        assert settings is not None
+        db = Database(self.url)
+        try:
+            top_up(db, settings, self.waiting, datetime.now(UTC))
+        finally:
+            db.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument(
+        "--waiting", type=int, default=5000, help="tickets waiting when a call-next row starts"
+    )
+    parser.add_argument(
+        "--every", type=float, default=2.0, help="each counter's call period in the paced rows"
+    )
+    parser.add_argument(
+        "--rows", default="issue,call", help="which rows: issue, call, or both (issue,call)"
+    )
     args = parser.parse_args()
     if args.processes > 1 and not args.redis_url:
         parser.error("--processes > 1 needs --redis-url (the processes' shared hub)")
+    which = set(args.rows.split(","))
     folder = Path(tempfile.mkdtemp(prefix="lobbyq-bench-"))
     url = args.database_url or f"sqlite:///{folder / 'lobbyq.db'}"
     config = write_config(folder, url, args.redis_url)
     ports = [free_port() for _ in range(args.processes)]
     processes = []
     for port in ports:  # one after the other: each applies the migrations on start
-        processes.append(start_server(config, port))
+        processes.append(start_server(config, port, wait_s=300))  # slow on a loaded machine
     servers = Servers(processes, ports)
     lines = [
         f"database: {'SQLite file' if url.startswith('sqlite') else 'PostgreSQL'}; "
         f"{args.processes} server process(es); {os.cpu_count()} cores; "
-        f"{args.seconds:g} s per row",
+        f"{args.seconds:g} s per row; {args.waiting} waiting at each call-next row's start",
         "",
         "| work                                   | per second | p50 ms   | p99 ms   "
         "| server CPU ms | errors |",
@@ -324,17 +471,24 @@ def main() -> None:
         floor_rate, floor_lat = sqlite_floor(folder, args.seconds)
         lines.append(row("floor: bare SQLite insert+commit", Run(floor_rate, floor_lat)))
         best = 0.0
-        for clients in (1, 16, 64):
-            run = asyncio.run(issue_closed_loop(servers, clients, args.seconds))
-            best = max(best, run.rate or 0.0)
-            lines.append(row(f"issue ticket, {clients} concurrent clients", run))
-            print(lines[-1], flush=True)
-        run = asyncio.run(issue_open_loop(servers, 100, args.seconds))
-        lines.append(row("issue ticket at a steady 100/s", run))
-        run = asyncio.run(call_next_30(servers, args.seconds))
-        lines.append(row("call-next, 30 counters calling", run))
-        lines.append("")
-        lines.append(f"issue throughput / bare SQLite commit: {best / floor_rate:.3f}")
+        if "issue" in which:
+            for clients in (1, 16, 64):
+                run = asyncio.run(issue_closed_loop(servers, clients, args.seconds))
+                best = max(best, run.rate or 0.0)
+                lines.append(row(f"issue ticket, {clients} concurrent clients", run))
+                print(lines[-1], flush=True)
+            run = asyncio.run(issue_open_loop(servers, 100, args.seconds))
+            lines.append(row("issue ticket at a steady 100/s", run))
+        if "call" in which:
+            run = asyncio.run(health_floor(servers, COUNTERS, args.seconds))
+            lines.append(row(f"floor: GET /health, {COUNTERS} back to back", run))
+            line = LongLine(config, url, args.waiting)
+            for name, run in asyncio.run(call_next_rows(servers, line, args.seconds, args.every)):
+                lines.append(row(name, run))
+                print(lines[-1], flush=True)
+        if best:
+            lines.append("")
+            lines.append(f"issue throughput / bare SQLite commit: {best / floor_rate:.3f}")
     finally:
         for process in processes:
             process.send_signal(signal.SIGINT)

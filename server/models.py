@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -118,6 +118,16 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_finished", "branch", "service", "status", "finished_at"),
         # The wait range's record: the latest calls (migration 0009).
         Index("ix_ticket_called", "branch", "called_at"),
+        # The few tickets transferred to one counter (migration 0010).
+        Index(
+            "ix_ticket_sent",
+            "branch",
+            "target_counter",
+            "status",
+            "business_day",
+            sqlite_where=text("target_counter IS NOT NULL"),
+            postgresql_where=text("target_counter IS NOT NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(unique=True, index=True, max_length=64)

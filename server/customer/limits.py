@@ -23,11 +23,35 @@ RETRY_S = 10.0
 READS_PER_WRITE = 5  # a page polls and looks up more often than it posts
 
 
+class LocalStorage(MemoryStorage):
+    """`limits`' in-memory storage without a thread per hit.
+
+    MemoryStorage schedules its expiry sweep on a 10 ms `threading.Timer` at every hit
+    and starts a new thread whenever the last one has finished: with requests more
+    than 10 ms apart, nearly every hit started a thread on the event loop (py-spy on
+    bench/bench_booking.py: 13% of a slots request, most of it in Thread.start). Here
+    the same sweep runs inline, at most once a second, so keys still expire on their
+    own and memory stays bounded."""
+
+    SWEEP_S = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()
+        self._swept = time.monotonic()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (overrides the private)
+        now = time.monotonic()
+        if now - self._swept >= self.SWEEP_S:
+            self._swept = now
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
 class PublicLimiter:
     def __init__(self, per_minute: int, *, redis_url: str = "") -> None:
         self.writes = RateLimitItemPerMinute(per_minute)
         self.reads = RateLimitItemPerMinute(per_minute * READS_PER_WRITE)
-        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._local = MovingWindowRateLimiter(LocalStorage())
         self._shared: MovingWindowRateLimiter | None = None
         self._down_until = 0.0
         if redis_url.startswith(("redis://", "rediss://")):

@@ -6,26 +6,25 @@ change; the caller commits, then publishes."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from server.config import BranchSettings, PrioritySettings, ServiceSettings
 from server.db import connection_of
-from server.errors import Conflict, Forbidden, InvalidInput, NotFound, QueueEmpty
+from server.errors import Conflict, InvalidInput, NotFound, QueueEmpty
 from server.events import TICKET_DATA, EventType, record
 from server.models import (
     HELD,
     Appointment,
     Counter,
-    CounterState,
     DailySequence,
     Service,
     Ticket,
@@ -34,7 +33,7 @@ from server.models import (
     utc,
 )
 from server.public import TicketPublic
-from server.queue import ordering
+from server.queue import desk, ordering
 from server.queue.calendar import business_day, check_open_for_tickets
 from server.queue.line import (
     as_waiting,
@@ -368,18 +367,13 @@ def lock_counter(session: Session, branch: BranchSettings, number: str) -> Count
         .with_for_update()
     ).first()
     if counter is None:
-        raise NotFound(f"no counter {number!r} in branch {branch.code}", code="counter_not_found")
+        raise desk.counter_not_found(branch, number)
     return counter
 
 
 def teller_counter(session: Session, branch: BranchSettings, number: str, username: str) -> Counter:
     counter = lock_counter(session, branch, number)
-    if counter.username != username:
-        who = f"{counter.username} is" if counter.username else "nobody is"
-        raise Forbidden(
-            f"You are not signed in at counter {number} ({who} signed in there). Open it first.",
-            code="not_at_counter",
-        )
+    desk.check_teller(number, counter.username, username)
     return counter
 
 
@@ -391,98 +385,38 @@ def held_ticket(session: Session, counter: Counter) -> Ticket:
 
 
 def _announce_data(
-    branch: BranchSettings, counter: Counter, ticket: Ticket, announce: Announce
+    branch: BranchSettings, counter: str, name: dict[str, str], ticket: Ticket, announce: Announce
 ) -> dict[str, Any]:
-    name = {"zh": counter.name_zh, "en": counter.name_en}
     return {
         "counter_name": name,
-        "announcement": announce(branch, ticket.number, counter.number, name),
+        "announcement": announce(branch, ticket.number, counter, name),
     }
-
-
-def _ensure_free_and_open(session: Session, counter: Counter) -> None:
-    if counter.current_ticket_id is not None:
-        held = session.get(Ticket, counter.current_ticket_id)
-        if held is not None and held.status in HELD:
-            raise Conflict(
-                f"{held.number} is still at counter {counter.number}: complete it, "
-                "mark it no-show or transfer it first",
-                code="ticket_held",
-            )
-    if counter.state != CounterState.open:
-        raise Conflict(
-            f"counter {counter.number} is {counter.state}", code=f"counter_{counter.state}"
-        )
 
 
 def _give_to_counter(
     session: Session,
     branch: BranchSettings,
-    counter: Counter,
+    counter: desk.Desk,
     ticket: Ticket,
-    username: str,
     now: datetime,
     announce: Announce,
     **extra: Any,
 ) -> Ticket:
-    counter.current_ticket_id = ticket.id
-    if ordering.effective_priority(as_waiting(ticket), now) != ordering.NORMAL:
-        counter.consecutive_priority += 1
-    else:
-        counter.consecutive_priority = 0
-    session.add(counter)
-    session.refresh(ticket)
+    """The claimed ticket is the counter's now; the call is announced."""
+    assert ticket.id is not None
+    priority = ordering.effective_priority(as_waiting(ticket), now) != ordering.NORMAL
+    streak = counter.consecutive_priority + 1 if priority else 0
+    desk.set_current(session, counter, ticket.id, streak)
     _record_ticket(
         session,
         branch,
         EventType.ticket_called,
         ticket,
         now,
-        **_announce_data(branch, counter, ticket, announce),
+        **_announce_data(branch, counter.number, counter.name, ticket, announce),
         **extra,
     )
     return ticket
-
-
-def _claim(
-    session: Session,
-    ticket_id: int,
-    counter: Counter,
-    username: str,
-    now: datetime,
-    from_status: Sequence[TicketStatus] = (TicketStatus.waiting,),
-    skip_locked: bool = False,
-) -> bool:
-    """The atomic claim: a conditional UPDATE that only one counter can win.
-
-    With `skip_locked` on Postgres the row is first taken with FOR UPDATE SKIP LOCKED:
-    a ticket another counter is claiming right now is passed over at once instead of
-    waited for. Without it, counters that chose the same ticket queue on its row lock
-    and each waiter keeps the tuple lock until its own transaction ends, which also
-    stalls the completion of that ticket (tests/scale/test_claim_race.py)."""
-    if skip_locked and session.get_bind().dialect.name == "postgresql":
-        lockable = session.execute(
-            select(col(Ticket.id))
-            .where(col(Ticket.id) == ticket_id, col(Ticket.status).in_(list(from_status)))
-            .with_for_update(skip_locked=True)
-        ).first()
-        if lockable is None:
-            return False
-    result = session.execute(
-        update(Ticket)
-        .where(col(Ticket.id) == ticket_id, col(Ticket.status).in_(list(from_status)))
-        .values(
-            status=TicketStatus.called,
-            counter=counter.number,
-            teller=username,
-            called_at=as_utc(now),
-            started_at=None,
-            finished_at=None,
-            target_counter=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def call_next(
@@ -494,8 +428,8 @@ def call_next(
     now: datetime,
     announce: Announce = text_only_announcement,
 ) -> Ticket:
-    row = teller_counter(session, branch, counter, username)
-    _ensure_free_and_open(session, row)
+    row = desk.teller_desk(session, branch, counter, username)
+    desk.ensure_free_and_open(session, row)
     waiting = heads_of_line(session, branch, now, counter=row.number, services=row.services)
     candidates = ordering.choose_next(
         waiting,
@@ -506,10 +440,9 @@ def call_next(
         now=now,
     )
     for candidate in candidates:
-        if _claim(session, candidate.id, row, username, now, skip_locked=True):
-            ticket = session.get(Ticket, candidate.id)
-            assert ticket is not None
-            return _give_to_counter(session, branch, row, ticket, username, now, announce)
+        ticket = desk.claim(session, candidate.id, row, username, now, skip_locked=True)
+        if ticket is not None:
+            return _give_to_counter(session, branch, row, ticket, now, announce)
     raise QueueEmpty("nobody is waiting for this counter")
 
 
@@ -540,8 +473,8 @@ def call_number(
 ) -> Ticket:
     """Call one ticket by its number: a waiting one, or a no-show within its grace
     period (reinstated)."""
-    row = teller_counter(session, branch, counter, username)
-    _ensure_free_and_open(session, row)
+    row = desk.teller_desk(session, branch, counter, username)
+    desk.ensure_free_and_open(session, row)
     ticket = find_ticket_by_number(session, branch, number, now)
     reinstated = False
     if ticket.status == TicketStatus.no_show:
@@ -561,12 +494,13 @@ def call_number(
             code="service_not_served",
         )
     assert ticket.id is not None
-    if not _claim(
+    called = desk.claim(
         session, ticket.id, row, username, now, (TicketStatus.waiting, TicketStatus.no_show)
-    ):
+    )
+    if called is None:
         raise Conflict(f"{ticket.number} was just called elsewhere", code="not_waiting")
     return _give_to_counter(
-        session, branch, row, ticket, username, now, announce, reinstated=reinstated, by_number=True
+        session, branch, row, called, now, announce, reinstated=reinstated, by_number=True
     )
 
 
@@ -592,7 +526,9 @@ def recall(
         ticket,
         now,
         recall_count=ticket.recall_count,
-        **_announce_data(branch, row, ticket, announce),
+        **_announce_data(
+            branch, row.number, {"zh": row.name_zh, "en": row.name_en}, ticket, announce
+        ),
     )
     return ticket
 
@@ -625,18 +561,10 @@ def complete(
     now: datetime,
     rating: int | None = None,
 ) -> Ticket:
-    row = teller_counter(session, branch, counter, username)
-    ticket = held_ticket(session, row)
-    if ticket.started_at is None:
-        ticket.started_at = ticket.called_at  # start is optional
-    ticket.status = TicketStatus.completed
-    ticket.finished_at = as_utc(now)
     # v1's `rating` at completion is the teller's word: kept, never counted (API.md
     # v1.1); the customer rates on the pad or the phone (server/devices/ratings.py).
-    if rating is not None:
-        ticket.teller_rating = rating
-    session.add(ticket)
-    _release(session, row)
+    row = desk.teller_desk(session, branch, counter, username)
+    ticket = desk.complete_held(session, row, now, rating)
     _record_ticket(session, branch, EventType.ticket_completed, ticket, now, teller_rating=rating)
     return ticket
 

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
 from server.models import Ticket
 from server.queue import ordering
 from server.queue.line import HEADS_PER_GROUP, heads_of_line, rules_for, waiting_in_line
-from tests.server.builders import QueueEnv, make_env
-from tests.support import FakeClock
+from tests.server.builders import QueueEnv
 
 COUNTERS = {"1": ["A", "B"], "3": ["B"], "4": ["C"]}
 
@@ -54,38 +51,30 @@ def fill(env: QueueEnv, rng: random.Random) -> None:
                 session.execute(update(Ticket).where(col(Ticket.id) == ticket.id).values(**changes))
 
 
-@pytest.mark.parametrize("mode", ["weighted", "strict"])
-def test_heads_choose_what_the_whole_line_chooses(
-    database_url: str, tmp_path: Path, clock: FakeClock, mode: str
-) -> None:
-    env = make_env(database_url, tmp_path, clock, ordering=mode)
-    try:
-        rng = random.Random(7)
-        fill(env, rng)
-        checked = 0
-        for _ in range(12):  # later and later: scores grow, targets pass, windows open
-            env.clock.advance(rng.uniform(20, 60))
-            with env.db.read() as session:
-                whole = waiting_in_line(session, env.branch, env.clock())
-                for counter in COUNTERS:
-                    heads = heads_of_line(
-                        session,
-                        env.branch,
-                        env.clock(),
-                        counter=counter,
-                        services=COUNTERS[counter],
-                    )
-                    for streak in (0, 3):
-                        assert best(env, counter, heads, streak) == best(
-                            env, counter, whole, streak
-                        )
-                        checked += 1
-        # The line was long enough for the heads to be a real cut of it.
-        assert len(whole) > 3 * HEADS_PER_GROUP
-        assert len(heads) < len(whole)
-        assert checked == 12 * len(COUNTERS) * 2
-    finally:
-        env.db.dispose()
+def test_heads_choose_what_the_whole_line_chooses(ordered_env: QueueEnv) -> None:
+    env = ordered_env
+    rng = random.Random(7)
+    fill(env, rng)
+    checked = 0
+    for _ in range(12):  # later and later: scores grow, targets pass, windows open
+        env.clock.advance(rng.uniform(20, 60))
+        with env.db.read() as session:
+            whole = waiting_in_line(session, env.branch, env.clock())
+            for counter in COUNTERS:
+                heads = heads_of_line(
+                    session,
+                    env.branch,
+                    env.clock(),
+                    counter=counter,
+                    services=COUNTERS[counter],
+                )
+                for streak in (0, 3):
+                    assert best(env, counter, heads, streak) == best(env, counter, whole, streak)
+                    checked += 1
+    # The line was long enough for the heads to be a real cut of it.
+    assert len(whole) > 3 * HEADS_PER_GROUP
+    assert len(heads) < len(whole)
+    assert checked == 12 * len(COUNTERS) * 2
 
 
 def test_an_appointment_whose_window_opened_overtakes_a_long_group(env: QueueEnv) -> None:

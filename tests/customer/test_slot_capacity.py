@@ -63,7 +63,8 @@ def test_places_left_equal_capacity_minus_live_bookings(
                 (b.service, b.at)
                 for b in session.exec(select(Booking).where(Booking.status == BookingStatus.booked))
             )
-            for service, capacity in BOOKING["capacity"].items():
+            capacities: dict[str, int] = BOOKING["capacity"]  # type: ignore[assignment]
+            for service, capacity in capacities.items():
                 shown = booking_rules.slots(
                     session=session, branch=branch, service=service, day=day, now=now
                 )

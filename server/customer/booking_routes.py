@@ -16,7 +16,15 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
-from server.api.deps import Manager, OptionalPrincipal, Staff, StoreDep, base_url, check_branch
+from server.api.deps import (
+    Manager,
+    OptionalPrincipal,
+    RowId,
+    Staff,
+    StoreDep,
+    base_url,
+    check_branch,
+)
 from server.auth import Principal
 from server.customer import booking as booking_rules
 from server.customer import opinions as opinion_rules
@@ -294,7 +302,7 @@ def block_booking(
 
 @router.delete("/branches/{branch}/booking/blocks/{block_id}")
 def unblock_booking(
-    branch: str, block_id: int, store: StoreDep, principal: Manager
+    branch: str, block_id: RowId, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
     del principal
     settings = store.branch(branch)
@@ -414,7 +422,7 @@ def opinions_csv(
 
 @router.get("/branches/{branch}/opinions/{opinion_id}")
 def opinion_detail(
-    branch: str, opinion_id: int, store: StoreDep, principal: Manager
+    branch: str, opinion_id: RowId, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
     """The one view with the contact whole; the reading is recorded."""
     settings = store.branch(branch)
@@ -434,7 +442,7 @@ def opinion_detail(
 def _change_opinion(
     store: Store,
     branch: str,
-    opinion_id: int,
+    opinion_id: RowId,
     change: Callable[..., object],
     principal: Principal,
     **fields: str,
@@ -451,7 +459,7 @@ def _change_opinion(
 
 @router.post("/branches/{branch}/opinions/{opinion_id}/reply")
 def reply_opinion(
-    branch: str, opinion_id: int, body: ReplyIn, store: StoreDep, principal: Manager
+    branch: str, opinion_id: RowId, body: ReplyIn, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
     return _change_opinion(
         store, branch, opinion_id, opinion_rules.reply, principal, text=body.text
@@ -460,7 +468,7 @@ def reply_opinion(
 
 @router.put("/branches/{branch}/opinions/{opinion_id}/status")
 def opinion_status(
-    branch: str, opinion_id: int, body: StatusIn, store: StoreDep, principal: Manager
+    branch: str, opinion_id: RowId, body: StatusIn, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
     return _change_opinion(
         store, branch, opinion_id, opinion_rules.set_status, principal, status=body.status

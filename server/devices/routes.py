@@ -11,7 +11,15 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from server.api.deps import AnyPrincipal, Manager, Staff, StoreDep, check_branch, current_principal
+from server.api.deps import (
+    AnyPrincipal,
+    Manager,
+    RowId,
+    Staff,
+    StoreDep,
+    check_branch,
+    current_principal,
+)
 from server.auth import Principal
 from server.config import BranchSettings
 from server.customer.routes import _csv_text
@@ -225,7 +233,7 @@ async def add_slide(
 
 
 @router.delete("/branches/{branch}/slides/{slide_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_slide(branch: str, slide_id: int, store: StoreDep, principal: Manager) -> Response:
+def delete_slide(branch: str, slide_id: RowId, store: StoreDep, principal: Manager) -> Response:
     check_branch(principal, branch)
     settings = store.branch(branch)
     with store.write() as session:
@@ -240,7 +248,7 @@ def delete_slide(branch: str, slide_id: int, store: StoreDep, principal: Manager
 
 
 @router.get("/branches/{branch}/slides/{slide_id}/image")
-def slide_image(branch: str, slide_id: int, store: StoreDep) -> Response:
+def slide_image(branch: str, slide_id: RowId, store: StoreDep) -> Response:
     settings = store.branch(branch)
     with store.read() as session:
         slide = slides.find_slide(session, settings, slide_id)

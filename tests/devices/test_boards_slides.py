@@ -104,6 +104,19 @@ class TestSlides:
             assert httpx.get(hall.url + slide["url"]).status_code == 404
             assert manager.delete(f"/branches/b1/slides/{slide['id']}").status_code == 404
             assert len(public.get("/branches/b1/slides").json()) == 1
+            # An id past the integer column's range is a malformed address, not a 500
+            # (PostgreSQL failed the query itself): every route taking a row's id.
+            huge = 2**40
+            for answer in (
+                public.get(f"/branches/b1/slides/{huge}/image"),
+                manager.delete(f"/branches/b1/slides/{huge}"),
+                manager.get(f"/branches/b1/opinions/{huge}"),
+                manager.put(f"/branches/b1/opinions/{huge}/status", json={"status": "closed"}),
+                manager.delete(f"/branches/b1/booking/blocks/{huge}"),
+                public.get("/branches/b1/slides/0/image"),
+            ):
+                assert answer.status_code == 422, (answer.request.url, answer.text)
+                assert "error" in answer.json()
 
     def test_refused_by_content_size_and_role(self, hall: LiveServer) -> None:
         with hall.client("manager") as manager:

@@ -94,6 +94,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class PortTaken(Exception):
+    """The server could not bind its port: another process took it first."""
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` holds a listening TCP socket on `port` (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 class ServerProcess:
     """`lobbyq serve --config PATH --port P` in a subprocess of its own."""
 
@@ -107,6 +136,7 @@ class ServerProcess:
     ):
         self.config_path = config_path
         self.args = args  # more `lobbyq serve` options, e.g. ("--log-format", "json")
+        self._port_given = port is not None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or config_path.with_suffix(f".{self.port}.log")
@@ -126,9 +156,25 @@ class ServerProcess:
         return self.proc.pid
 
     def start(self, timeout: float = 180) -> ServerProcess:
+        """Start and wait until this process answers. A free port can be taken by
+        another test's server between free_port() and the bind (seen in CI: the
+        health check then reached the other server); the bind failing on a port of
+        our own choosing is retried on a new one, a few times."""
+        for _ in range(5):
+            try:
+                return self._start_once(timeout)
+            except PortTaken:
+                if self._port_given:
+                    raise
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError("no free port after 5 tries")
+
+    def _start_once(self, timeout: float) -> ServerProcess:
         # PYTHONFAULTHANDLER: a crash of the process leaves its threads' stacks in the log.
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
         env.pop("LOBBYQ_CONFIG", None)
+        log_start = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -151,6 +197,8 @@ class ServerProcess:
             self.wait_ready(timeout)
         except BaseException:
             self.kill()  # never leave a half-started server behind
+            if b"address already in use" in self.log.read_bytes()[log_start:]:
+                raise PortTaken(self.port) from None
             raise
         return self
 
@@ -161,10 +209,12 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.tail()}")
             try:
-                if httpx.get(f"{self.api}/health", timeout=5).status_code == 200:
-                    return
+                answered = httpx.get(f"{self.api}/health", timeout=5).status_code == 200
             except httpx.HTTPError:
-                pass
+                answered = False
+            # Someone answered on the port: it must be this process listening there.
+            if answered and listens_on(self.proc.pid, self.port):
+                return
             time.sleep(0.1)
         raise RuntimeError(f"server did not start in {timeout}s:\n{self.tail()}")
 

@@ -32,7 +32,12 @@ logger = logging.getLogger(__name__)
 ESPEAK_VOICES: Mapping[str, str] = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 _EMPTY_OUTPUT_RETRIES = 4
 _WAV_HEADER_BYTES = 44
-_ESPEAK_SETTLE_S = 1.0
+# espeak-ng (pyttsx3's retrieval mode) synthesizes on a thread of its own and is not
+# safe to call while that thread still works: a Synth or a voice change then can
+# crash the whole process (a segfault in espeak_Synth, seen once in a loaded CI run
+# after this wait gave up at 1 s). So the engine thread waits until espeak is idle;
+# the cap only keeps a wedged espeak from stopping the announcer for ever.
+_ESPEAK_SETTLE_S = 30.0
 DEFAULT_RATE = 150  # words per minute; espeak's 175–200 is too fast for a lobby
 
 
@@ -187,7 +192,10 @@ class _EngineThread:
         if self._espeak_busy is None:
             return
         deadline = time.monotonic() + _ESPEAK_SETTLE_S
-        while self._espeak_busy() and time.monotonic() < deadline:
+        while self._espeak_busy():
+            if time.monotonic() > deadline:
+                logger.warning("espeak-ng still busy after %.0f s; going on", _ESPEAK_SETTLE_S)
+                return
             time.sleep(0.0005)
 
     def _fail_queued(self) -> None:

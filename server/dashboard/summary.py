@@ -10,8 +10,8 @@ from typing import Any
 from sqlmodel import Session
 
 from server.config import BranchSettings
-from server.stats.aggregate import TOTAL, tickets_of
-from server.stats.compute import DateRange, GroupBy, report_of, teller_names
+from server.stats import aggregate
+from server.stats.compute import DateRange, GroupBy, teller_names
 
 BIN_S = 120  # service-time histogram: 2-minute bins
 LAST_BIN_S = 40 * 60  # ... up to 40 minutes, then one "40+" bin
@@ -38,20 +38,10 @@ def service_time_histogram(
 def dashboard_summary(
     session: Session, *, branch: BranchSettings, span: DateRange, now: datetime
 ) -> dict[str, Any]:
-    tickets = tickets_of(session, branch, span)
     tellers = teller_names(session)
-    found = tickets.tallies(GROUPS)
-    reports = {
-        group: report_of(
-            found[group],
-            found[TOTAL][None],
-            branch=branch,
-            group_by=group,
-            span=span,
-            tellers=tellers,
-        )
-        for group in GROUPS
-    }
+    tickets, reports = aggregate.reports(
+        session, branch=branch, groupings=GROUPS, span=span, tellers=tellers
+    )
     return {
         "now": now.isoformat(),
         "from": span.start.isoformat(),

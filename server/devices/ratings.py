@@ -51,6 +51,7 @@ def last_completed(
             Ticket.counter == counter,
             Ticket.status == TicketStatus.completed,
             col(Ticket.finished_at) >= as_utc(now - RATING_WINDOW),
+            col(Ticket.finished_at) <= as_utc(now),
         )
         .order_by(col(Ticket.finished_at).desc(), col(Ticket.id).desc())
         .limit(1)

@@ -81,6 +81,22 @@ class TestRateAtCounter:
             )
             assert late.status_code == 409 and error_code(late) == "not_rateable"
 
+    def test_a_ticket_completed_after_now_does_not_count_as_the_last(
+        self, hall: LiveServer, clock: FakeClock
+    ) -> None:
+        # The simulator rates at its own `now` while a branch's later tickets of the
+        # same day can already be in the database (a bulk-filled day): "the last
+        # completed" is the last completed by `now`.
+        first = serve_one(hall)
+        clock.advance(60)
+        serve_one(hall)
+        clock.advance(-55)
+        with pad(hall, "1") as device:
+            rated = device.post(
+                "/branches/b1/counters/1/ratings", json={"ticket": first["number"], "rating": 5}
+            )
+        assert rated.status_code == 201, rated.text
+
     def test_reasons_only_for_the_two_lowest_and_only_known_ones(self, hall: LiveServer) -> None:
         ticket = serve_one(hall)
         url = "/branches/b1/counters/1/ratings"

@@ -13,19 +13,6 @@ from tests.support import make_config
 
 # Still untyped (issue 13 item 1, left to do): METHOD path.
 UNTYPED = {
-    "POST /api/v1/auth/device",
-    "POST /api/v1/auth/logout",
-    "GET /api/v1/auth/me",
-    "GET /api/v1/branches",
-    "GET /api/v1/branches/{branch}/services",
-    "GET /api/v1/branches/{branch}/queue",
-    "POST /api/v1/branches/{branch}/counters/{counter}/call-next",
-    "POST /api/v1/branches/{branch}/counters/{counter}/call",
-    "POST /api/v1/branches/{branch}/counters/{counter}/recall",
-    "POST /api/v1/branches/{branch}/counters/{counter}/start",
-    "POST /api/v1/branches/{branch}/counters/{counter}/complete",
-    "POST /api/v1/branches/{branch}/counters/{counter}/no-show",
-    "POST /api/v1/branches/{branch}/counters/{counter}/transfer",
     "GET /api/v1/health",
     "GET /api/v1/branches/{branch}/booking",
     "GET /api/v1/branches/{branch}/booking/slots",
@@ -51,8 +38,6 @@ UNTYPED = {
     "POST /api/v1/branches/{branch}/appointments/{code}/check-in",
     "POST /api/v1/tickets/{token}/feedback",
     "GET /api/v1/branches/{branch}/stats",
-    "GET /api/v1/branches/{branch}/counters",
-    "GET /api/v1/branches/{branch}/counters/{counter}/summary",
     "POST /api/v1/branches/{branch}/counters/{counter}/ratings",
     "POST /api/v1/branches/{branch}/counters/{counter}/ask-rating",
     "GET /api/v1/branches/{branch}/counters/{counter}/device",

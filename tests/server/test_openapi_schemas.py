@@ -31,26 +31,7 @@ UNTYPED = {
     "GET /api/v1/branches/{branch}/opinions/{opinion_id}",
     "POST /api/v1/branches/{branch}/opinions/{opinion_id}/reply",
     "PUT /api/v1/branches/{branch}/opinions/{opinion_id}/status",
-    "POST /api/v1/branches/{branch}/appointments",
-    "GET /api/v1/branches/{branch}/appointments",
-    "DELETE /api/v1/branches/{branch}/appointments/{code}",
-    "POST /api/v1/branches/{branch}/appointments/import",
-    "POST /api/v1/branches/{branch}/appointments/{code}/check-in",
-    "POST /api/v1/tickets/{token}/feedback",
     "GET /api/v1/branches/{branch}/stats",
-    "POST /api/v1/branches/{branch}/counters/{counter}/ratings",
-    "POST /api/v1/branches/{branch}/counters/{counter}/ask-rating",
-    "GET /api/v1/branches/{branch}/counters/{counter}/device",
-    "GET /api/v1/branches/{branch}/boards/{board}",
-    "PUT /api/v1/branches/{branch}/boards/{board}",
-    "POST /api/v1/branches/{branch}/boards/rates/csv",
-    "GET /api/v1/branches/{branch}/slides",
-    "POST /api/v1/branches/{branch}/slides",
-    "PUT /api/v1/users/{username}/photo",
-    "GET /api/v1/branches/{branch}/staff",
-    "GET /api/v1/branches/{branch}/devices",
-    "GET /api/v1/branches/{branch}/lobby",
-    "POST /api/v1/branches/{branch}/tickets/{number}/move",
     "GET /api/v1/overview",
     "GET /api/v1/overview/compare",
     "GET /api/v1/branches/{branch}/plan",
@@ -62,6 +43,9 @@ def _untyped(schema: dict[str, Any]) -> bool:
     """No schema, or an object/array of objects with no named model behind it."""
     if "$ref" in schema:
         return False
+    choices = schema.get("anyOf") or schema.get("oneOf")
+    if choices:  # a union of shapes (a board is rates or a bulletin): each one named
+        return any(_untyped(choice) for choice in choices)
     if schema.get("type") == "array":
         return _untyped(schema.get("items") or {})
     return schema.get("type") in ("object", None) and "properties" not in schema

@@ -261,3 +261,14 @@ class CounterSummaryOut(Wire):
     ratings_enabled: bool
     recalls_before_no_show: int
     no_show_grace_min: int | float
+
+
+class HealthOut(Wire):
+    """`GET /health`. The hub's and the printers' sections are their ports' own reports
+    (in-memory or Redis hub; kiosk/printing), passed through as they are."""
+
+    status: str
+    database: str
+    hub: dict[str, Any]
+    websocket_clients: int
+    printers: dict[str, Any] | None = None

@@ -13,7 +13,6 @@ from tests.support import make_config
 
 # Still untyped (issue 13 item 1, left to do): METHOD path.
 UNTYPED = {
-    "GET /api/v1/health",
     "GET /api/v1/branches/{branch}/booking",
     "GET /api/v1/branches/{branch}/booking/slots",
     "POST /api/v1/branches/{branch}/bookings",

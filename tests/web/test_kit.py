@@ -113,8 +113,12 @@ def test_a_missing_key_is_an_error_not_a_silent_fallback() -> None:
         translate("kiosk.nope")
 
 
+DASHBOARD = "server/dashboard/templates/dashboard.html"
+
+
 def _js_keys(script: str) -> set[str]:
-    return set(re.findall(r"\bt\(\"([A-Za-z_]+)\"\)", script))
+    # LobbyQ.t("key"), t("key", "en"), LobbyQ.both("key"), both("key", " · ")
+    return set(re.findall(r"\b(?:t|both)\(\"([A-Za-z_]+)\"[,)]", script))
 
 
 @pytest.mark.parametrize(
@@ -126,6 +130,16 @@ def _js_keys(script: str) -> set[str]:
         ("hq", "server/hq/templates/hq.html", "server/hq/static/hq.js"),
         ("customer", "kiosk/templates/book.html", "kiosk/static/customer.js"),
         ("customer", "kiosk/templates/suggest.html", "kiosk/static/customer.js"),
+        ("lobby", "kiosk/templates/lobby.html", "kiosk/static/lobby.js"),
+        ("dashboard", DASHBOARD, "server/dashboard/static/dashboard.js"),
+        ("dashboard", DASHBOARD, "server/dashboard/static/plan.js"),
+        ("dashboard", DASHBOARD, "server/dashboard/static/hall.js"),
+        ("dashboard", "server/dashboard/templates/login.html", "server/dashboard/static/login.js"),
+        (
+            "dashboard",
+            "server/dashboard/templates/customers.html",
+            "server/dashboard/static/customers.js",
+        ),
     ],
 )
 def test_every_key_a_page_uses_is_in_the_catalogue(part: str, template: str, script: str) -> None:

@@ -11,7 +11,10 @@ from typing import Any
 from server.app import create_app
 from tests.support import make_config
 
-# Still untyped (issue 13 item 1, left to do): METHOD path.
+# Still untyped (issue 13 item 1, left to do): METHOD path. Every one answers JSON; left
+# for now because other work was changing their modules (bookings and opinions in
+# server/customer/booking_routes.py, HQ's overview, the statistics) or their many float
+# figures need care (the plan). Downloads, CSV, images and HTML never appear here.
 UNTYPED = {
     "GET /api/v1/branches/{branch}/booking",
     "GET /api/v1/branches/{branch}/booking/slots",

@@ -31,6 +31,7 @@
   // Refusals by error code: server/web/catalogues/<lang>.json (counter.*).
   const ZH = LobbyQ.catalogue.zh;
   const EN = LobbyQ.catalogue.en;
+  const pair = (key) => ({ zh: ZH[key], en: EN[key] });
 
   let messageTimer = null;
   function say(kind, zh, en, ms) {
@@ -45,15 +46,15 @@
 
   function refusal(err) {
     let en = err.message || EN[err.code] || "refused";
-    let zh = ZH[err.code] || "操作未完成";
+    let zh = ZH[err.code] || ZH.msg_not_done;
     if (err.code === "counter_taken") {
       // "teller2 is signed in at counter 3" -> "张伟 is signed in at counter 3"
       const m = /^(\S+) is signed in at counter (\S+)/.exec(en);
       if (m) {
         const row = S.counters.find((c) => c.number === m[2]);
         const name = (row && row.username === m[1] && row.teller_name) || m[1];
-        en = `${name} is signed in at counter ${m[2]}`;
-        zh = `${name} 已在 ${m[2]} 号窗口登录`;
+        en = LobbyQ.fill(EN.msg_signed_in_at, {name, counter: m[2]});
+        zh = LobbyQ.fill(ZH.msg_signed_in_at, {name, counter: m[2]});
       }
     }
     say("error", zh, en);
@@ -104,7 +105,7 @@
   const serverNow = () => Date.now() + S.offset;
   const since = (iso) => (iso ? (serverNow() - Date.parse(iso)) / 1000 : null);
   const serviceName = (code) => (B.services.find((s) => s.code === code) || { name: { zh: code, en: code } }).name;
-  const counterName = (n) => (B.counters.find((c) => c.number === n) || { name: { zh: n + "号窗口", en: "Counter " + n } }).name;
+  const counterName = (n) => (B.counters.find((c) => c.number === n) || { name: { zh: LobbyQ.fill(ZH.msg_counter_no, {n}), en: LobbyQ.fill(EN.msg_counter_no, {n}) } }).name;
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -167,7 +168,7 @@
       if (i < 9) button.append(el("kbd", null, String(i + 1)));
       button.append(el("b", null, c.name.zh), el("span", "en", c.name.en));
       button.append(el("span", "svc", c.services.map((s) => serviceName(s).zh).join(" · ")));
-      button.append(el("span", "holder", c.free ? "空闲 Free" : `${c.teller_name || c.username} 已登录 · signed in`));
+      button.append(el("span", "holder", c.free ? LobbyQ.both("msg_free") : LobbyQ.fill(LobbyQ.both("msg_taken", " · "), {name: c.teller_name || c.username})));
       button.addEventListener("click", () => openCounter(c.number));
       grid.append(button);
     });
@@ -181,7 +182,7 @@
       await api("POST", counterPath(number) + "/open");
       try { localStorage.setItem("lobbyq.counter." + B.code, number); } catch (e) { /* private mode */ }
       enterDesk(number);
-      say("ok", `已开启 ${counterName(number).zh}`, `${counterName(number).en} is open`);
+      say("ok", LobbyQ.fill(ZH.msg_opened, counterName(number)), LobbyQ.fill(EN.msg_opened, counterName(number)));
     } catch (err) {
       if (!handleAuth(err)) {
         try { S.counters = await api("GET", branchPath + "/counters"); } catch (e) { /* keep the old list */ }
@@ -229,7 +230,7 @@
     S.offset = Date.parse(summary.now) - Date.now();
     if (!summary.mine) {
       // Closed elsewhere (another tab, the CLI, a manager): back to the picker.
-      say("error", "您已不在此窗口登录", `You are no longer signed in at counter ${S.counter}`);
+      say("error", ZH.msg_not_here_now, LobbyQ.fill(EN.msg_not_here_now, {counter: S.counter}));
       await findMyCounter();
       return;
     }
@@ -245,35 +246,35 @@
       ? `${s.you.display_name} (${s.you.username})` : s.you.username;
     const state = $("counter-state");
     state.className = "state " + c.state;
-    state.textContent = { open: "服务中 Open", paused: "暂停 Paused", closed: "关闭 Closed" }[c.state] || c.state;
+    state.textContent = { open: LobbyQ.both("state_open"), paused: LobbyQ.both("state_paused"), closed: LobbyQ.both("state_closed") }[c.state] || c.state;
     document.body.dataset.state = c.state;
 
     const t = s.current;
     const ticket = $("ticket");
     ticket.className = "ticket " + (t ? t.status : "idle") + (c.state === "paused" ? " paused" : "");
-    $("t-number").textContent = t ? t.number : (c.state === "paused" ? "暂停" : "空闲");
+    $("t-number").textContent = t ? t.number : (c.state === "paused" ? ZH.state_paused : ZH.msg_idle);
     const status = $("t-status");
     const priority = $("t-priority");
     const facts = $("t-facts");
     facts.replaceChildren();
     if (t) {
-      status.textContent = t.status === "serving" ? "办理中 Serving" : "已呼叫 Called · 等候客户 waiting for the customer";
+      status.textContent = t.status === "serving" ? LobbyQ.both("msg_serving") : LobbyQ.both("msg_called") + " · " + LobbyQ.both("msg_waiting_customer");
       $("t-service").textContent = `${t.service_name.zh} · ${t.service_name.en}`;
       priority.hidden = false;
       priority.className = "priority p-" + t.priority;
       priority.textContent = `${t.priority_name.zh} ${t.priority_name.en}`;
-      $("t-timer-label").textContent = t.status === "serving" ? "办理用时 Service time" : "呼叫后 Since called";
+      $("t-timer-label").textContent = t.status === "serving" ? LobbyQ.both("msg_service_time") : LobbyQ.both("msg_since_called");
       facts.append(
-        el("span", null, `排队 Waited ${duration(t.waited_s)}`),
-        el("span", null, `重呼 Recalls ${t.recall_count}`)
+        el("span", null, LobbyQ.both("msg_waited") + " " + duration(t.waited_s)),
+        el("span", null, LobbyQ.both("msg_recalls") + " " + t.recall_count)
       );
     } else {
-      status.textContent = c.state === "paused" ? "暂停中 Paused" : "当前无号码 · No ticket at the counter";
+      status.textContent = c.state === "paused" ? LobbyQ.both("msg_paused_now") : LobbyQ.both("msg_no_ticket", " · ");
       $("t-service").textContent = c.state === "paused"
-        ? "按 F8 恢复服务 · Press F8 to resume"
-        : "按 F1 呼叫下一位 · Press F1 to call the next customer";
+        ? LobbyQ.both("msg_press_f8", " · ")
+        : LobbyQ.both("msg_press_f1", " · ");
       priority.hidden = true;
-      $("t-timer-label").textContent = c.state === "paused" ? "已暂停 Paused for" : "空闲 Idle for";
+      $("t-timer-label").textContent = c.state === "paused" ? LobbyQ.both("msg_paused_for") : LobbyQ.both("msg_idle_for");
     }
 
     // what each key can do now (a key still asks the server: it is the truth)
@@ -285,14 +286,14 @@
     for (const button of document.querySelectorAll("#actions button")) {
       button.disabled = !can[button.dataset.action];
     }
-    $("pause-zh").textContent = c.state === "paused" ? "恢复" : "暂停";
-    $("pause-en").textContent = c.state === "paused" ? "Resume" : "Pause";
+    $("pause-zh").textContent = c.state === "paused" ? ZH.msg_resume : ZH.msg_pause;
+    $("pause-en").textContent = c.state === "paused" ? EN.msg_resume : EN.msg_pause;
 
     const me = s.today.teller, here = s.today.counter;
     $("s-served").textContent = String(here.served);
-    $("s-served-me").textContent = `本人 You: ${me.served}`;
+    $("s-served-me").textContent = LobbyQ.both("msg_you") + ": " + me.served;
     $("s-avg").textContent = duration(here.service_avg_s);
-    $("s-avg-me").textContent = `本人 You: ${duration(me.service_avg_s)}`;
+    $("s-avg-me").textContent = LobbyQ.both("msg_you") + ": " + duration(me.service_avg_s);
 
     const list = $("w-list");
     list.replaceChildren();
@@ -336,7 +337,7 @@
   function setLink(kind) {
     const link = $("link");
     link.className = "link " + kind;
-    $("link-text").textContent = { live: "实时 Live", polling: "轮询 Polling", down: "离线 Offline" }[kind];
+    $("link-text").textContent = { live: LobbyQ.both("link_live"), polling: LobbyQ.both("link_polling"), down: LobbyQ.both("link_down") }[kind];
   }
 
   function startLive() {
@@ -408,21 +409,21 @@
   const ACTIONS = {
     next: () => act("/call-next", undefined, (data) => {
       if (data === null) say("info", ZH.queue_empty, EN.queue_empty);
-      else called(data, { zh: "已呼叫", en: "Called" });
+      else called(data, pair("done_called"));
     }),
-    recall: () => act("/recall", undefined, (d) => called(d, { zh: "已重呼", en: "Recalled" })),
-    start: () => act("/start", undefined, (d) => called(d, { zh: "开始办理", en: "Serving" })),
+    recall: () => act("/recall", undefined, (d) => called(d, pair("done_recalled"))),
+    start: () => act("/start", undefined, (d) => called(d, pair("done_started"))),
     // The customer rates on the counter's pad (or phone); the teller only asks.
-    complete: () => act("/complete", undefined, (d) => called(d, { zh: "已办结", en: "Completed" })),
+    complete: () => act("/complete", undefined, (d) => called(d, pair("done_completed"))),
     "ask-rating": () => act("/ask-rating", undefined, (d) =>
-      say("ok", `已请客户评价 ${d.number}`, `Rating pad asks the customer for ${d.number}`)),
-    "no-show": () => act("/no-show", undefined, (d) => called(d, { zh: "已过号", en: "No-show" })),
+      say("ok", LobbyQ.fill(ZH.msg_rating_asked, d), LobbyQ.fill(EN.msg_rating_asked, d))),
+    "no-show": () => act("/no-show", undefined, (d) => called(d, pair("done_no_show"))),
     transfer: () => openTransfer(),
     call: () => { $("call-number").value = ""; openDialog("call"); $("call-number").focus(); },
     pause: () => {
       const paused = S.summary && S.summary.counter.state === "paused";
       return act(paused ? "/resume" : "/pause", undefined, () =>
-        paused ? say("ok", "已恢复服务", "Resumed") : say("info", "已暂停", "Paused"));
+        paused ? say("ok", ZH.msg_resumed, EN.msg_resumed) : say("info", ZH.msg_paused_done, EN.msg_paused_done));
     },
     close: () => openDialog("close"),
   };
@@ -435,7 +436,7 @@
     S.transferTargets = [];
     for (const service of B.services) {
       if (t && service.code === t.service) continue;
-      S.transferTargets.push({ body: { service: service.code }, zh: `业务 ${service.name.zh}`, en: `Service: ${service.name.en}` });
+      S.transferTargets.push({ body: { service: service.code }, zh: LobbyQ.fill(ZH.msg_target_service, service.name), en: LobbyQ.fill(EN.msg_target_service, service.name) });
     }
     for (const counter of B.counters) {
       if (counter.number === S.counter) continue;
@@ -457,7 +458,7 @@
     if (!target) return;
     closeDialog();
     return act("/transfer", target.body, (d) =>
-      say("ok", `${d.ticket.number} 已转移到 ${target.zh}`, `${d.ticket.number} transferred to ${target.en}`));
+      say("ok", LobbyQ.fill(ZH.msg_transferred, {number: d.ticket.number, to: target.zh}), LobbyQ.fill(EN.msg_transferred, {number: d.ticket.number, to: target.en})));
   }
 
   function callNumber() {
@@ -469,7 +470,7 @@
       if (found.length === 1) number = found[0].number;
     }
     closeDialog();
-    return act("/call", { number }, (d) => called(d, { zh: "已呼叫", en: "Called" }));
+    return act("/call", { number }, (d) => called(d, pair("done_called")));
   }
 
   function openDialog(name) {
@@ -485,7 +486,7 @@
 
   async function closeCounter() {
     closeDialog();
-    await act("/close", undefined, () => say("ok", "窗口已关闭", "Counter closed"));
+    await act("/close", undefined, () => say("ok", ZH.msg_closed, EN.msg_closed));
     await findMyCounter();
   }
 

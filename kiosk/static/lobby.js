@@ -62,7 +62,7 @@
       api("POST", "/api/v1/auth/login", { username: $("username").value.trim(), password: $("password").value })
         .then(function (answer) {
           if (answer.ok) { location.reload(); return; }
-          error.textContent = (answer.data.error && answer.data.error.message) || "登录失败 Sign-in failed";
+          error.textContent = (answer.data.error && answer.data.error.message) || LobbyQ.both("signInFailed");
           error.hidden = false;
         });
     });
@@ -106,7 +106,7 @@
     error.hidden = true;
     var code = $("appointment-code").value.trim();
     var ref = $("customer-ref").value.trim();
-    if (!state.service && !code) { error.textContent = "请选择业务 Choose a service"; error.hidden = false; return; }
+    if (!state.service && !code) { error.textContent = LobbyQ.both("chooseService"); error.hidden = false; return; }
     var body = { service: state.service || B.services[0].code, priority: state.priority, print: false, lang: "zh" };
     if (ref) body.customer_ref = ref;
     if (code) body.appointment_code = code;
@@ -115,7 +115,7 @@
     api("POST", API + "/tickets", body).then(function (answer) {
       $("issue").disabled = false;
       if (!answer.ok) {
-        error.textContent = (answer.data.error && answer.data.error.message) || "取号失败 Could not issue";
+        error.textContent = (answer.data.error && answer.data.error.message) || LobbyQ.both("issueFailed");
         error.hidden = false;
         return;
       }
@@ -129,8 +129,8 @@
       if (toPrinter) {
         api("POST", API + "/printers/" + encodeURIComponent(toPrinter) + "/print", { ticket: t.token }).then(function (p) {
           var ok = p.ok && p.data.state !== "failed";
-          $("result-print").textContent = ok ? "已送打印机 " + toPrinter + " · Sent to printer"
-            : "打印失败，请出示二维码 · Printing failed, show the QR (" + ((p.data && (p.data.error || (p.data.error && p.data.error.message))) || "") + ")";
+          $("result-print").textContent = ok ? LobbyQ.fill(LobbyQ.both("sentToPrinter", " · "), {printer: toPrinter})
+            : LobbyQ.both("printFailed", " · ") + " (" + ((p.data && (p.data.error || (p.data.error && p.data.error.message))) || "") + ")";
           if (!ok) showQr(t);
         });
       }
@@ -147,11 +147,11 @@
     $("result").hidden = false;
     $("result-number").textContent = t.number;
     var service = SERVICES[t.service];
-    var ahead = t.position === null || t.position === undefined ? "" : " · 前面 " + t.position + " 人 ahead";
+    var ahead = t.position === null || t.position === undefined ? "" : " · " + LobbyQ.fill(LobbyQ.both("ahead"), {n: t.position});
     $("result-what").textContent = (service ? service.name.zh + " " + service.name.en : t.service) + ahead +
       (t.notice ? " · " + t.notice : "");
     $("result-qr").hidden = true;
-    $("result-print").textContent = toPrinter ? "打印中… Printing…" : "请客户扫码 · Customer scans the QR";
+    $("result-print").textContent = toPrinter ? LobbyQ.both("printing") : LobbyQ.both("scanQr", " · ");
     if (!toPrinter) showQr(t);
   }
 
@@ -159,12 +159,13 @@
 
   // --- the lobby's state -------------------------------------------------------------
 
+  function pair(key) { return [LobbyQ.t(key, "zh"), LobbyQ.t(key, "en")]; }
   var STATE_TEXT = {
-    arrived: ["已到", "Arrived"], late: ["迟到", "Late"], due: ["将到", "Due"], later: ["稍后", "Later"],
+    arrived: pair("state_arrived"), late: pair("state_late"), due: pair("state_due"), later: pair("state_later"),
   };
   var STATUS_TEXT = {
-    waiting: ["等候", "Waiting"], called: ["已叫", "Called"], serving: ["办理中", "Serving"],
-    completed: ["已办结", "Done"], no_show: ["过号", "No-show"], cancelled: ["已取消", "Cancelled"],
+    waiting: pair("status_waiting"), called: pair("status_called"), serving: pair("status_serving"),
+    completed: pair("status_completed"), no_show: pair("status_no_show"), cancelled: pair("status_cancelled"),
   };
 
   function renderOverview() {
@@ -173,7 +174,7 @@
     var appts = $("appointments");
     appts.replaceChildren();
     $("appt-count").textContent = o.appointments.length ? "(" + o.appointments.length + ")" : "";
-    if (!o.appointments.length) appts.append(el("li", "empty", "今日无预约 · No appointments today"));
+    if (!o.appointments.length) appts.append(el("li", "empty", LobbyQ.both("noAppointments", " · ")));
     o.appointments.forEach(function (a) {
       var li = el("li", "row appt " + a.state);
       var s = STATE_TEXT[a.state] || [a.state, a.state];
@@ -185,7 +186,7 @@
     });
     var arrivals = $("arrivals");
     arrivals.replaceChildren();
-    if (!o.arrivals.length) arrivals.append(el("li", "empty", "暂无 · None yet"));
+    if (!o.arrivals.length) arrivals.append(el("li", "empty", LobbyQ.both("noneYet", " · ")));
     o.arrivals.forEach(function (t) {
       var li = el("li", "row arrival " + t.status);
       var p = PRIORITIES[t.priority];
@@ -193,7 +194,7 @@
       li.append(el("span", "time", localTime(t.issued_at)), el("b", "number", t.number),
         el("span", "badge prio", p ? p.name.zh + " " + p.name.en : t.priority),
         el("span", "svc", SERVICES[t.service] ? SERVICES[t.service].name.zh : t.service),
-        el("span", "status", st[0] + " " + st[1] + (t.counter ? " · " + t.counter + "号窗口" : "")));
+        el("span", "status", st[0] + " " + st[1] + (t.counter ? " · " + LobbyQ.fill(LobbyQ.t("counterNo", "zh"), {n: t.counter}) : "")));
       arrivals.append(li);
     });
     var waits = $("waits");
@@ -201,7 +202,7 @@
     o.waits.forEach(function (w) {
       var box = el("div", "wait");
       var head = el("div", "wait-head");
-      head.append(bi(w.name.zh, w.name.en), el("span", "count", w.waiting + " 人"));
+      head.append(bi(w.name.zh, w.name.en), el("span", "count", LobbyQ.fill(LobbyQ.t("people", "zh"), {n: w.waiting})));
       box.append(head);
       var list = el("div", "tickets");
       w.longest.forEach(function (t) {
@@ -212,7 +213,7 @@
         b.addEventListener("click", function () { openMove(t.number, w.service); });
         list.append(b);
       });
-      if (!w.longest.length) list.append(el("span", "empty", "无人等候 · Nobody waiting"));
+      if (!w.longest.length) list.append(el("span", "empty", LobbyQ.both("nobodyWaiting", " · ")));
       box.append(list);
       waits.append(box);
     });
@@ -253,8 +254,8 @@
     var number = moving;
     $("move").hidden = true;
     api("POST", API + "/tickets/" + encodeURIComponent(number) + "/move", { service: service }).then(function (answer) {
-      if (answer.ok) toast(number + " 已转到 " + SERVICES[service].name.zh + " · moved to " + SERVICES[service].name.en);
-      else toast((answer.data.error && answer.data.error.message) || "转移失败 Could not move");
+      if (answer.ok) toast(LobbyQ.fill(LobbyQ.both("moved", " · "), {number: number, zh: SERVICES[service].name.zh, en: SERVICES[service].name.en}));
+      else toast((answer.data.error && answer.data.error.message) || LobbyQ.both("moveFailed"));
       refresh();
     });
   }

@@ -3,8 +3,9 @@
   "use strict";
   var BOOT = LobbyQ.data("boot");
   var API = "/api/v1/branches/" + encodeURIComponent(BOOT.branch) + "/printers";
-  var STATE = { ok: "正常 OK", busy: "打印中 Busy", paper_low: "纸将用完 Paper low",
-    paper_out: "缺纸 Paper out", offline: "离线 Offline", error: "故障 Error", unknown: "未知 Unknown" };
+  var STATE = { ok: LobbyQ.both("state_ok"), busy: LobbyQ.both("state_busy"), paper_low: LobbyQ.both("state_paper_low"),
+    paper_out: LobbyQ.both("state_paper_out"), offline: LobbyQ.both("state_offline"), error: LobbyQ.both("state_error"),
+    unknown: LobbyQ.both("state_unknown") };
   var previews = {}; // the layout does not change between refreshes: draw it once
 
   function el(tag, text, cls) {
@@ -31,9 +32,9 @@
       box.setAttribute("data-printer", p.id);
       box.appendChild(el("h2", p.id + " · " + (STATE[p.state] || p.state)));
       var dl = el("dl");
-      [["驱动 Driver", p.driver], ["纸 Paper", p.paper], ["错误 Error", p.error || "—"],
-       ["上次打印 Last job", p.last_job_at ? (p.last_job_ok ? "✓ " : "✗ ") + new Date(p.last_job_at).toLocaleString() : "—"],
-       ["队列 Queue", String(p.queue_length)]].forEach(function (kv) {
+      [[LobbyQ.both("driver"), p.driver], [LobbyQ.both("paper"), p.paper], [LobbyQ.both("error"), p.error || "—"],
+       [LobbyQ.both("lastJob"), p.last_job_at ? (p.last_job_ok ? "✓ " : "✗ ") + new Date(p.last_job_at).toLocaleString() : "—"],
+       [LobbyQ.both("queue"), String(p.queue_length)]].forEach(function (kv) {
         dl.appendChild(el("dt", kv[0]));
         dl.appendChild(el("dd", kv[1]));
       });

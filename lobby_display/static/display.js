@@ -42,8 +42,8 @@
     var name = call.counter_name || {};
     var num = String(call.counter || "");
     return {
-      zh: name.zh || (num + "号窗口"),
-      en: name.en || ("Counter " + num),
+      zh: name.zh || LobbyQ.fill(LobbyQ.t("counterNo", "zh"), {n: num}),
+      en: name.en || LobbyQ.fill(LobbyQ.t("counterNo", "en"), {n: num}),
     };
   }
 
@@ -89,7 +89,7 @@
       if (digits) {
         counter.textContent = String(call.counter);
         var small = document.createElement("small");
-        small.textContent = "号窗口";
+        small.textContent = LobbyQ.t("counterSuffix", "zh");
         counter.appendChild(small);
       } else {
         counter.textContent = counterNames(call).zh;
@@ -134,7 +134,7 @@
   function renderStatus() {
     var el = $("status");
     el.hidden = state.connected;
-    text($("status-text"), "连接中断，正在重连… Reconnecting…");
+    text($("status-text"), LobbyQ.both("reconnecting"));
   }
 
   var timeFormat = new Intl.DateTimeFormat("zh-CN", {

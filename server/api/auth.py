@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from server.api.deps import SESSION_COOKIE, AnyPrincipal, OptionalPrincipal, StoreDep
-from server.api.schemas import LoginIn, LoginOut
+from server.api.schemas import DeviceSessionOut, LoginIn, LoginOut, MeOut, OkOut
 from server.auth import end_sessions, verify_password
 from server.errors import NotAuthenticated
 from server.models import User
@@ -47,7 +47,7 @@ def login(body: LoginIn, request: Request, response: Response, store: StoreDep) 
     }
 
 
-@router.post("/device")
+@router.post("/device", response_model=DeviceSessionOut)
 def device_session(
     body: DeviceIn, request: Request, response: Response, store: StoreDep
 ) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def device_session(
     return {"kind": device.kind, "name": device.name, "branch": device.branch}
 
 
-@router.post("/logout")
+@router.post("/logout", response_model=OkOut)
 def logout(response: Response, store: StoreDep, principal: OptionalPrincipal) -> dict[str, bool]:
     """Clear the cookie and end every token of the signed-in user, in every process
     (a copied cookie or a token in another client stops working too)."""
@@ -74,7 +74,7 @@ def logout(response: Response, store: StoreDep, principal: OptionalPrincipal) ->
     return {"ok": True}
 
 
-@router.get("/me")
+@router.get("/me", response_model=MeOut)
 def me(principal: AnyPrincipal) -> dict[str, Any]:
     return {
         "kind": principal.kind,

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from server.api.deps import Staff, StoreDep, base_url
-from server.api.schemas import CallNumberIn, CompleteIn, CounterOut, TransferIn
+from server.api.schemas import CallNumberIn, CompleteIn, CounterOut, TicketActionOut, TransferIn
 from server.api.views import ticket_out
 from server.auth import Principal
 from server.models import Counter, Ticket
@@ -61,7 +61,12 @@ def _counter_action(
 
 # Call-next and complete are the teller's two keys: like issuing, they run on the event
 # loop on SQLite (Store.run: no thread hop for a millisecond of work).
-@router.post("/call-next", responses={204: {"description": "nobody is waiting"}})
+@router.post(
+    "/call-next",
+    responses={204: {"description": "nobody is waiting"}},
+    response_model=TicketActionOut,
+    response_model_exclude_unset=True,
+)
 async def call_next(
     branch: str, counter: str, request: Request, store: StoreDep, principal: Staff
 ) -> Any:
@@ -69,7 +74,7 @@ async def call_next(
     return await store.run(_ticket_action, store, request, branch, counter, principal, action)
 
 
-@router.post("/call")
+@router.post("/call", response_model=TicketActionOut, response_model_exclude_unset=True)
 def call_number(
     branch: str,
     counter: str,
@@ -90,7 +95,7 @@ def call_number(
     )
 
 
-@router.post("/recall")
+@router.post("/recall", response_model=TicketActionOut, response_model_exclude_unset=True)
 def recall(
     branch: str, counter: str, request: Request, store: StoreDep, principal: Staff
 ) -> dict[str, Any]:
@@ -99,14 +104,14 @@ def recall(
     )
 
 
-@router.post("/start")
+@router.post("/start", response_model=TicketActionOut, response_model_exclude_unset=True)
 def start(
     branch: str, counter: str, request: Request, store: StoreDep, principal: Staff
 ) -> dict[str, Any]:
     return _ticket_action(store, request, branch, counter, principal, ticket_rules.start_service)
 
 
-@router.post("/complete")
+@router.post("/complete", response_model=TicketActionOut, response_model_exclude_unset=True)
 async def complete(
     branch: str,
     counter: str,
@@ -119,14 +124,14 @@ async def complete(
     return await store.run(_ticket_action, store, request, branch, counter, principal, action)
 
 
-@router.post("/no-show")
+@router.post("/no-show", response_model=TicketActionOut, response_model_exclude_unset=True)
 def no_show(
     branch: str, counter: str, request: Request, store: StoreDep, principal: Staff
 ) -> dict[str, Any]:
     return _ticket_action(store, request, branch, counter, principal, ticket_rules.mark_no_show)
 
 
-@router.post("/transfer")
+@router.post("/transfer", response_model=TicketActionOut, response_model_exclude_unset=True)
 def transfer(
     branch: str, counter: str, body: TransferIn, request: Request, store: StoreDep, principal: Staff
 ) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Response
 from sqlalchemy import text
 
 from server.api.deps import StoreDep
+from server.api.schemas import HealthOut
 from server.metrics import render_metrics
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthOut, response_model_exclude_unset=True)
 def health(store: StoreDep, response: Response) -> dict[str, Any]:
     database = "ok"
     try:

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from sqlmodel import Session, col, select
 
 from server.api.deps import Staff, StoreDep
+from server.api.schemas import CounterListed, CounterSummaryOut
 from server.config import BranchSettings
 from server.errors import NotFound
 from server.models import HELD, Branch, Counter, Ticket, TicketStatus, User, utc
@@ -173,7 +174,7 @@ def counter_summary(
 # --- routes ------------------------------------------------------------------------------
 
 
-@router.get("/branches/{branch}/counters")
+@router.get("/branches/{branch}/counters", response_model=list[CounterListed])
 def list_counters(branch: str, store: StoreDep, principal: Staff) -> list[dict[str, Any]]:
     """`[{number, name, state, username, teller_name, free, services, current}]`."""
     del principal
@@ -182,7 +183,7 @@ def list_counters(branch: str, store: StoreDep, principal: Staff) -> list[dict[s
         return counters_overview(session, settings)
 
 
-@router.get("/branches/{branch}/counters/{counter}/summary")
+@router.get("/branches/{branch}/counters/{counter}/summary", response_model=CounterSummaryOut)
 def get_counter_summary(
     branch: str, counter: str, store: StoreDep, principal: Staff
 ) -> dict[str, Any]:

@@ -9,7 +9,16 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
 from server.api.deps import AnyPrincipal, Manager, StoreDep, base_url, check_branch
-from server.api.schemas import NoticeIn, PublicTicket, ServiceStateIn, TicketCreate, TicketOut
+from server.api.schemas import (
+    BranchOut,
+    NoticeIn,
+    PublicTicket,
+    QueueOut,
+    ServiceOverview,
+    ServiceStateIn,
+    TicketCreate,
+    TicketOut,
+)
 from server.api.views import ticket_out
 from server.auth import Principal
 from server.customer.appointments import Visit, issue_visit
@@ -25,7 +34,7 @@ from server.store import Store
 router = APIRouter(tags=["tickets"])
 
 
-@router.get("/branches")
+@router.get("/branches", response_model=list[BranchOut])
 def list_branches(store: StoreDep) -> list[dict[str, Any]]:
     return [
         {"code": b.code, "name": b.name.model_dump(), "timezone": b.timezone}
@@ -33,14 +42,14 @@ def list_branches(store: StoreDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/branches/{branch}/services")
+@router.get("/branches/{branch}/services", response_model=list[ServiceOverview])
 def list_services(branch: str, store: StoreDep) -> list[dict[str, Any]]:
     settings = store.branch(branch)
     with store.read() as session:
         return services_overview(session, settings, store.now())
 
 
-@router.get("/branches/{branch}/queue")
+@router.get("/branches/{branch}/queue", response_model=QueueOut)
 def get_queue(branch: str, store: StoreDep, principal: AnyPrincipal) -> dict[str, Any]:
     check_branch(principal, branch)
     if principal.kind == "kiosk":

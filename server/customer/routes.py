@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
 from server.api.deps import Manager, Staff, StoreDep, base_url, check_branch
+from server.api.schemas import TicketOut
 from server.api.views import ticket_out
 from server.customer import appointments as appointment_rules
 from server.customer import booking_routes
+from server.customer.answers import AppointmentOut, FeedbackOut, ImportReportOut
 from server.customer.feedback import MAX_COMMENT, leave_feedback
 from server.errors import InvalidInput, NotFound
 from server.models import Ticket
@@ -56,7 +58,11 @@ class FeedbackIn(BaseModel):
 # -- appointments ---------------------------------------------------------------------------
 
 
-@router.post("/branches/{branch}/appointments", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/branches/{branch}/appointments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AppointmentOut,
+)
 def create_appointment(
     branch: str, body: AppointmentIn, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
@@ -76,7 +82,7 @@ def create_appointment(
         return appointment_rules.appointment_data(appointment, settings)
 
 
-@router.get("/branches/{branch}/appointments")
+@router.get("/branches/{branch}/appointments", response_model=list[AppointmentOut])
 def list_appointments(
     branch: str,
     store: StoreDep,
@@ -92,7 +98,7 @@ def list_appointments(
         return [appointment_rules.appointment_data(a, settings) for a in rows]
 
 
-@router.delete("/branches/{branch}/appointments/{code}")
+@router.delete("/branches/{branch}/appointments/{code}", response_model=AppointmentOut)
 def cancel_appointment(
     branch: str, code: str, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
@@ -105,6 +111,8 @@ def cancel_appointment(
 
 @router.post(
     "/branches/{branch}/appointments/import",
+    response_model=ImportReportOut,
+    response_model_exclude_unset=True,
     openapi_extra={
         "requestBody": {
             "content": {
@@ -152,7 +160,12 @@ async def _csv_text(request: Request) -> str:
     raise InvalidInput("the CSV is neither UTF-8 nor GB18030", code="invalid_csv")
 
 
-@router.post("/branches/{branch}/appointments/{code}/check-in", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/branches/{branch}/appointments/{code}/check-in",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketOut,
+    response_model_exclude_unset=True,
+)
 def staff_check_in(
     branch: str, code: str, request: Request, store: StoreDep, principal: Staff
 ) -> dict[str, Any]:
@@ -173,7 +186,7 @@ def staff_check_in(
 # -- feedback -------------------------------------------------------------------------------
 
 
-@router.post("/tickets/{token}/feedback")
+@router.post("/tickets/{token}/feedback", response_model=FeedbackOut)
 def post_feedback(token: str, body: FeedbackIn, store: StoreDep) -> dict[str, Any]:
     """The customer's rating (1-5) and comment, after the service, once."""
     with store.write() as session:

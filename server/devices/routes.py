@@ -24,9 +24,22 @@ from server.auth import Principal
 from server.config import BranchSettings
 from server.customer.routes import _csv_text
 from server.devices import boards, health, lobby, ratings, slides, staff
+from server.devices.answers import (
+    BoardOut,
+    CounterCard,
+    DevicesOut,
+    LobbyOut,
+    RatesBoardOut,
+    RatingAsked,
+    SlideOut,
+    StaffCard,
+    StaffListed,
+)
 from server.devices.images import MAX_IMAGE_BYTES
 from server.errors import Forbidden, InvalidInput, NotFound
+from server.events import RatedTicket
 from server.models import Counter, User, utc
+from server.public import TicketPublic
 from server.queue.counters import counter_data
 from server.queue.tickets import ticket_data
 from server.store import Store
@@ -73,7 +86,11 @@ class RatingIn(BaseModel):
     reasons: list[str] = Field(default_factory=list, max_length=len(ratings.REASONS))
 
 
-@router.post("/branches/{branch}/counters/{counter}/ratings", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/branches/{branch}/counters/{counter}/ratings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RatedTicket,
+)
 def rate(
     branch: str, counter: str, body: RatingIn, store: StoreDep, principal: AnyPrincipal
 ) -> dict[str, Any]:
@@ -92,7 +109,7 @@ def rate(
         return ratings.rated_ticket(ticket).wire()
 
 
-@router.post("/branches/{branch}/counters/{counter}/ask-rating")
+@router.post("/branches/{branch}/counters/{counter}/ask-rating", response_model=RatingAsked)
 def ask_rating(branch: str, counter: str, store: StoreDep, principal: Staff) -> dict[str, Any]:
     settings = store.branch(branch)
     with store.write() as session:
@@ -136,7 +153,7 @@ def counter_card(
     return data
 
 
-@router.get("/branches/{branch}/counters/{counter}/device")
+@router.get("/branches/{branch}/counters/{counter}/device", response_model=CounterCard)
 def device_card(
     branch: str, counter: str, store: StoreDep, principal: AnyPrincipal
 ) -> dict[str, Any]:
@@ -150,14 +167,18 @@ def device_card(
 # --- boards ---------------------------------------------------------------------------
 
 
-@router.get("/branches/{branch}/boards/{board}")
+@router.get(
+    "/branches/{branch}/boards/{board}", response_model=BoardOut, response_model_exclude_unset=True
+)
 def get_board(branch: str, board: str, store: StoreDep) -> dict[str, Any]:
     settings = store.branch(branch)
     with store.read() as session:
         return boards.get_board(session, settings, board)
 
 
-@router.put("/branches/{branch}/boards/{board}")
+@router.put(
+    "/branches/{branch}/boards/{board}", response_model=BoardOut, response_model_exclude_unset=True
+)
 async def put_board(
     branch: str, board: str, request: Request, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
@@ -178,7 +199,11 @@ async def put_board(
         )
 
 
-@router.post("/branches/{branch}/boards/rates/csv")
+@router.post(
+    "/branches/{branch}/boards/rates/csv",
+    response_model=RatesBoardOut,
+    response_model_exclude_unset=True,
+)
 async def import_rates(
     branch: str, request: Request, store: StoreDep, principal: Manager
 ) -> dict[str, Any]:
@@ -202,7 +227,7 @@ async def import_rates(
 # --- slides ---------------------------------------------------------------------------
 
 
-@router.get("/branches/{branch}/slides")
+@router.get("/branches/{branch}/slides", response_model=list[SlideOut])
 def list_slides(branch: str, store: StoreDep) -> list[dict[str, Any]]:
     settings = store.branch(branch)
     with store.read() as session:
@@ -214,7 +239,9 @@ async def _upload(file: UploadFile) -> bytes:
     return await file.read(MAX_IMAGE_BYTES + 1)
 
 
-@router.post("/branches/{branch}/slides", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/branches/{branch}/slides", status_code=status.HTTP_201_CREATED, response_model=SlideOut
+)
 async def add_slide(
     branch: str, store: StoreDep, principal: Manager, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
@@ -263,7 +290,7 @@ def slide_image(branch: str, slide_id: RowId, store: StoreDep) -> Response:
 # --- staff photos ---------------------------------------------------------------------
 
 
-@router.put("/users/{username}/photo")
+@router.put("/users/{username}/photo", response_model=StaffCard)
 async def put_photo(
     username: str, store: StoreDep, principal: Manager, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
@@ -292,7 +319,7 @@ def get_photo(username: str, store: StoreDep, principal: AnyPrincipal) -> Respon
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
 
 
-@router.get("/branches/{branch}/staff")
+@router.get("/branches/{branch}/staff", response_model=list[StaffListed])
 def list_staff(branch: str, store: StoreDep, principal: Manager) -> list[dict[str, Any]]:
     """Users with their card (for the dashboard's photo upload)."""
     check_branch(principal, branch)
@@ -309,7 +336,7 @@ def list_staff(branch: str, store: StoreDep, principal: Manager) -> list[dict[st
 # --- device health --------------------------------------------------------------------
 
 
-@router.get("/branches/{branch}/devices")
+@router.get("/branches/{branch}/devices", response_model=DevicesOut)
 def devices(branch: str, store: StoreDep, principal: Manager) -> dict[str, Any]:
     check_branch(principal, branch)
     settings = store.branch(branch)
@@ -320,7 +347,7 @@ def devices(branch: str, store: StoreDep, principal: Manager) -> dict[str, Any]:
 # --- the lobby tablet -----------------------------------------------------------------
 
 
-@router.get("/branches/{branch}/lobby")
+@router.get("/branches/{branch}/lobby", response_model=LobbyOut)
 def lobby_overview(branch: str, store: StoreDep, principal: LobbyStaff) -> dict[str, Any]:
     del principal
     settings = store.branch(branch)
@@ -333,7 +360,7 @@ class MoveIn(BaseModel):
     service: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 
-@router.post("/branches/{branch}/tickets/{number}/move")
+@router.post("/branches/{branch}/tickets/{number}/move", response_model=TicketPublic)
 def move_ticket(
     branch: str, number: str, body: MoveIn, store: StoreDep, principal: LobbyStaff
 ) -> dict[str, Any]:

@@ -11,22 +11,11 @@ from typing import Any
 from server.app import create_app
 from tests.support import make_config
 
-# Still untyped (issue 13 item 1, left to do): METHOD path.
+# Still untyped (issue 13 item 1, left to do): METHOD path. Every one answers JSON; left
+# for now because other work was changing their modules (bookings and opinions in
+# server/customer/booking_routes.py, HQ's overview, the statistics) or their many float
+# figures need care (the plan). Downloads, CSV, images and HTML never appear here.
 UNTYPED = {
-    "POST /api/v1/auth/device",
-    "POST /api/v1/auth/logout",
-    "GET /api/v1/auth/me",
-    "GET /api/v1/branches",
-    "GET /api/v1/branches/{branch}/services",
-    "GET /api/v1/branches/{branch}/queue",
-    "POST /api/v1/branches/{branch}/counters/{counter}/call-next",
-    "POST /api/v1/branches/{branch}/counters/{counter}/call",
-    "POST /api/v1/branches/{branch}/counters/{counter}/recall",
-    "POST /api/v1/branches/{branch}/counters/{counter}/start",
-    "POST /api/v1/branches/{branch}/counters/{counter}/complete",
-    "POST /api/v1/branches/{branch}/counters/{counter}/no-show",
-    "POST /api/v1/branches/{branch}/counters/{counter}/transfer",
-    "GET /api/v1/health",
     "GET /api/v1/branches/{branch}/booking",
     "GET /api/v1/branches/{branch}/booking/slots",
     "POST /api/v1/branches/{branch}/bookings",
@@ -44,28 +33,7 @@ UNTYPED = {
     "GET /api/v1/branches/{branch}/opinions/{opinion_id}",
     "POST /api/v1/branches/{branch}/opinions/{opinion_id}/reply",
     "PUT /api/v1/branches/{branch}/opinions/{opinion_id}/status",
-    "POST /api/v1/branches/{branch}/appointments",
-    "GET /api/v1/branches/{branch}/appointments",
-    "DELETE /api/v1/branches/{branch}/appointments/{code}",
-    "POST /api/v1/branches/{branch}/appointments/import",
-    "POST /api/v1/branches/{branch}/appointments/{code}/check-in",
-    "POST /api/v1/tickets/{token}/feedback",
     "GET /api/v1/branches/{branch}/stats",
-    "GET /api/v1/branches/{branch}/counters",
-    "GET /api/v1/branches/{branch}/counters/{counter}/summary",
-    "POST /api/v1/branches/{branch}/counters/{counter}/ratings",
-    "POST /api/v1/branches/{branch}/counters/{counter}/ask-rating",
-    "GET /api/v1/branches/{branch}/counters/{counter}/device",
-    "GET /api/v1/branches/{branch}/boards/{board}",
-    "PUT /api/v1/branches/{branch}/boards/{board}",
-    "POST /api/v1/branches/{branch}/boards/rates/csv",
-    "GET /api/v1/branches/{branch}/slides",
-    "POST /api/v1/branches/{branch}/slides",
-    "PUT /api/v1/users/{username}/photo",
-    "GET /api/v1/branches/{branch}/staff",
-    "GET /api/v1/branches/{branch}/devices",
-    "GET /api/v1/branches/{branch}/lobby",
-    "POST /api/v1/branches/{branch}/tickets/{number}/move",
     "GET /api/v1/overview",
     "GET /api/v1/overview/compare",
     "GET /api/v1/branches/{branch}/plan",
@@ -77,6 +45,9 @@ def _untyped(schema: dict[str, Any]) -> bool:
     """No schema, or an object/array of objects with no named model behind it."""
     if "$ref" in schema:
         return False
+    choices = schema.get("anyOf") or schema.get("oneOf")
+    if choices:  # a union of shapes (a board is rates or a bulletin): each one named
+        return any(_untyped(choice) for choice in choices)
     if schema.get("type") == "array":
         return _untyped(schema.get("items") or {})
     return schema.get("type") in ("object", None) and "properties" not in schema

@@ -25,21 +25,23 @@ SCRIPTS = [p for folder in PARTS for p in (ROOT / folder).rglob("static/**/*.js"
 
 
 def test_every_part_is_served_from_the_one_mount(server: LiveServer) -> None:
+    # A generous timeout: every script and style (the chart library too) on a loaded machine.
+    web = httpx.Client(base_url=server.url, timeout=60)
     for part, folder in STATIC_DIRS.items():
         for path in folder.rglob("*"):
             if path.suffix not in (".js", ".css"):
                 continue
             name = path.relative_to(folder).as_posix()
-            answer = httpx.get(f"{server.url}/static/{part}/{name}")
+            answer = web.get(f"/static/{part}/{name}")
             assert answer.status_code == 200, name
             assert answer.headers["cache-control"] == "no-cache"  # revalidated after upgrades
-            again = httpx.get(
-                f"{server.url}/static/{part}/{name}",
-                headers={"if-none-match": answer.headers["etag"]},
+            again = web.get(
+                f"/static/{part}/{name}", headers={"if-none-match": answer.headers["etag"]}
             )
             assert again.status_code == 304
     for bad in ("/static/kit/../assets.py", "/static/kit/%2e%2e/assets.py", "/static/nope/x.js"):
-        assert httpx.get(f"{server.url}{bad}").status_code == 404, bad
+        assert web.get(bad).status_code == 404, bad
+    web.close()
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
@@ -113,8 +115,13 @@ def test_a_missing_key_is_an_error_not_a_silent_fallback() -> None:
         translate("kiosk.nope")
 
 
+DASHBOARD = "server/dashboard/templates/dashboard.html"
+
+
 def _js_keys(script: str) -> set[str]:
-    return set(re.findall(r"\bt\(\"([A-Za-z_]+)\"\)", script))
+    # LobbyQ.t("key"), t("key", "en"), LobbyQ.both("key"), both("key", " · "), and a
+    # page's pair("key") ({zh, en} of one key)
+    return set(re.findall(r"\b(?:t|both|pair)\(\"([A-Za-z_]+)\"[,)]", script))
 
 
 @pytest.mark.parametrize(
@@ -126,6 +133,18 @@ def _js_keys(script: str) -> set[str]:
         ("hq", "server/hq/templates/hq.html", "server/hq/static/hq.js"),
         ("customer", "kiosk/templates/book.html", "kiosk/static/customer.js"),
         ("customer", "kiosk/templates/suggest.html", "kiosk/static/customer.js"),
+        ("lobby", "kiosk/templates/lobby.html", "kiosk/static/lobby.js"),
+        ("printers", "kiosk/templates/printers.html", "kiosk/static/printers.js"),
+        ("tv", "lobby_display/templates/display.html", "lobby_display/static/display.js"),
+        ("dashboard", DASHBOARD, "server/dashboard/static/dashboard.js"),
+        ("dashboard", DASHBOARD, "server/dashboard/static/plan.js"),
+        ("dashboard", DASHBOARD, "server/dashboard/static/hall.js"),
+        ("dashboard", "server/dashboard/templates/login.html", "server/dashboard/static/login.js"),
+        (
+            "dashboard",
+            "server/dashboard/templates/customers.html",
+            "server/dashboard/static/customers.js",
+        ),
     ],
 )
 def test_every_key_a_page_uses_is_in_the_catalogue(part: str, template: str, script: str) -> None:

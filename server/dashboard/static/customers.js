@@ -5,9 +5,12 @@
 const BOOT = LobbyQ.data("boot");
 const B = BOOT.branch.code;
 const API = "/api/v1/branches/" + encodeURIComponent(B);
-const STATUS = {new: "待处理 New", in_progress: "处理中 In progress", replied: "已答复 Replied", closed: "已关闭 Closed"};
-const BOOKING_STATUS = {expected: "待到达 Expected", arrived: "已签到 Arrived", missed: "未到 Missed", cancelled: "已取消 Cancelled"};
-const SOURCE = {kiosk: "取号机 Kiosk", mobile: "手机号票 Mobile ticket", book: "预约页 Booking page", rating: "评价器 Rating pad", web: "网页 Web"};
+const STATUS = {new: LobbyQ.both("opinion_new"), in_progress: LobbyQ.both("opinion_in_progress"),
+  replied: LobbyQ.both("opinion_replied"), closed: LobbyQ.both("opinion_closed")};
+const BOOKING_STATUS = {expected: LobbyQ.both("booking_expected"), arrived: LobbyQ.both("booking_arrived"),
+  missed: LobbyQ.both("booking_missed"), cancelled: LobbyQ.both("booking_cancelled")};
+const SOURCE = {kiosk: LobbyQ.both("source_kiosk"), mobile: LobbyQ.both("source_mobile"),
+  book: LobbyQ.both("source_book"), rating: LobbyQ.both("source_rating"), web: LobbyQ.both("source_web")};
 const state = {status: "", selected: null, day: null};
 
 function headers(json) {
@@ -49,7 +52,7 @@ async function loadDay() {
   dateInput.value = day;
   const head = document.getElementById("cal-head");
   head.textContent = "";
-  head.appendChild(row([el("th", "时段 Slot")].concat(cal.services.map((s) => el("th", both(s.name) + " (" + s.capacity + ")"))).concat([el("th", "")])));
+  head.appendChild(row([el("th", LobbyQ.both("slot"))].concat(cal.services.map((s) => el("th", both(s.name) + " (" + s.capacity + ")"))).concat([el("th", "")])));
   const body = document.getElementById("cal-body");
   body.textContent = "";
   const blockByAt = {};
@@ -64,7 +67,7 @@ async function loadDay() {
     });
     const act = el("td", null, "act");
     const blocked = blockByAt[slot.at];
-    const button = el("button", blocked ? "恢复 Unblock" : "停约 Block");
+    const button = el("button", blocked ? LobbyQ.both("unblock") : LobbyQ.both("block"));
     button.type = "button";
     button.addEventListener("click", async () => {
       if (blocked) await api("DELETE", "/booking/blocks/" + blocked.id);
@@ -80,31 +83,31 @@ async function loadDay() {
   });
   const dayBlock = cal.blocks.filter((b) => !b.at)[0];
   const dayButton = document.getElementById("block-day");
-  dayButton.textContent = dayBlock ? "恢复整天预约 · Unblock the day" : "整天停止预约 · Block the day";
+  dayButton.textContent = dayBlock ? LobbyQ.both("unblockDay", " · ") : LobbyQ.both("blockDay", " · ");
   dayButton.onclick = async () => {
     if (dayBlock) await api("DELETE", "/booking/blocks/" + dayBlock.id);
     else await api("POST", "/booking/blocks", {date: day});
     loadDay();
   };
-  document.getElementById("cal-note").textContent = cal.slots.length ? "" : "当日不营业 · Closed that day";
+  document.getElementById("cal-note").textContent = cal.slots.length ? "" : LobbyQ.both("closedDay", " · ");
   document.getElementById("bookings-csv").href = API + "/bookings.csv?date=" + day;
   const c = list.counts;
   document.getElementById("counts").textContent =
-    `待到达 ${c.expected} · 已签到 ${c.arrived} · 未到 ${c.missed} · 已取消 ${c.cancelled}`;
+    LobbyQ.fill(LobbyQ.t("bookingCounts", "zh"), c);
   const rows = document.getElementById("bookings");
   rows.textContent = "";
   const names = {};
   BOOT.branch.services.forEach((s) => { names[s.code] = both(s.name); });
   list.bookings.forEach((b) => rows.appendChild(row([hhmm(b.at), names[b.service] || b.service, b.name, b.phone, b.code,
     BOOKING_STATUS[b.status], b.ticket || ""])));
-  if (!list.bookings.length) rows.appendChild(row([el("td", "当日无预约 · No bookings", "muted")]));
+  if (!list.bookings.length) rows.appendChild(row([el("td", LobbyQ.both("noBookings", " · "), "muted")]));
 }
 
 // -- opinions -------------------------------------------------------------------------------
 function renderTabs(counts) {
   const tabs = document.getElementById("tabs");
   tabs.textContent = "";
-  [["", "全部 All"]].concat(Object.entries(STATUS)).forEach(([code, label]) => {
+  [["", LobbyQ.both("all")]].concat(Object.entries(STATUS)).forEach(([code, label]) => {
     const b = el("button", label + (code && counts ? " " + counts[code] : ""));
     b.type = "button";
     b.setAttribute("role", "tab");
@@ -132,7 +135,7 @@ async function loadInbox() {
     tr.addEventListener("click", () => { state.selected = o.id; loadDetail(); loadInbox(); });
     body.appendChild(tr);
   });
-  if (!list.length) body.appendChild(row([el("td", "暂无意见 · Nothing here", "muted")]));
+  if (!list.length) body.appendChild(row([el("td", LobbyQ.both("noOpinions", " · "), "muted")]));
   renderSummary(summary);
 }
 function renderSummary(summary) {
@@ -143,11 +146,11 @@ function renderSummary(summary) {
     li.dataset.id = a.id;
     overdue.appendChild(li);
   });
-  if (!summary.overdue.length) overdue.appendChild(el("li", "暂无超期 · None overdue", "ok"));
+  if (!summary.overdue.length) overdue.appendChild(el("li", LobbyQ.both("noneOverdue", " · "), "ok"));
   const head = document.getElementById("months-head");
   head.textContent = "";
-  head.appendChild(row([el("th", "月份 Month")].concat(summary.categories.map((c) => el("th", both(c.name))))
-    .concat([el("th", "合计 Total"), el("th", "未答复 Unanswered")])));
+  head.appendChild(row([el("th", LobbyQ.both("month"))].concat(summary.categories.map((c) => el("th", both(c.name))))
+    .concat([el("th", LobbyQ.both("total")), el("th", LobbyQ.both("unanswered"))])));
   const months = document.getElementById("months");
   months.textContent = "";
   summary.months.forEach((m) => months.appendChild(row([m.month].concat(summary.categories.map((c) => m.by_category[c.code]))
@@ -159,17 +162,17 @@ async function loadDetail() {
   const o = await api("GET", "/opinions/" + state.selected);
   document.getElementById("detail-empty").hidden = true;
   document.getElementById("detail-body").hidden = false;
-  document.getElementById("d-code").textContent = o.code + (o.ticket ? " · " + o.ticket : "") + (o.counter ? " · " + o.counter + "号窗口" : "");
+  document.getElementById("d-code").textContent = o.code + (o.ticket ? " · " + o.ticket : "") + (o.counter ? " · " + LobbyQ.fill(LobbyQ.t("counterNo", "zh"), {n: o.counter}) : "");
   document.getElementById("d-category").textContent = both(o.category_name) + (o.rating ? " · ★" + o.rating : "");
   document.getElementById("d-source").textContent = SOURCE[o.source] || o.source;
   document.getElementById("d-contact").textContent = o.contact || "—";
-  document.getElementById("d-due").textContent = when(o.reply_due) + (o.overdue ? " ⚠ 已超期 overdue" : "");
+  document.getElementById("d-due").textContent = when(o.reply_due) + (o.overdue ? " ⚠ " + LobbyQ.both("overdue") : "");
   document.getElementById("d-status").textContent = STATUS[o.status];
   document.getElementById("d-text").textContent = o.text;
   document.getElementById("reply").value = o.reply || "";
   const history = document.getElementById("d-history");
   history.textContent = "";
-  const verbs = {read: "阅读 read", reply: "答复 replied", status: "改状态 status →"};
+  const verbs = {read: LobbyQ.both("verb_read"), reply: LobbyQ.both("verb_reply"), status: LobbyQ.both("verb_status")};
   o.history.forEach((h) => history.appendChild(el("li", when(h.at) + " " + h.username + " " + verbs[h.action] + " " + (h.detail || ""))));
 }
 document.querySelectorAll(".status-buttons button").forEach((b) => b.addEventListener("click", async () => {

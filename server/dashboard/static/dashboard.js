@@ -100,20 +100,20 @@ function renderLive() {
     const level = ratio > 1 ? "over" : ratio > 0.75 ? "warn" : "";
     const bar = el("div", {class: "bar " + level},
       el("div", {class: "fill", style: "width:" + Math.min(100, ratio * 100).toFixed(0) + "%"}),
-      el("span", {class: "text"}, oldest ? minutes(oldest.age) + " · " + oldest.number + " / " + Math.round(target / 60) + " 分钟"
-        : "无人等候 · target " + Math.round(target / 60) + " min"));
+      el("span", {class: "text"}, oldest ? minutes(oldest.age) + " · " + oldest.number + " / " + LobbyQ.fill(LobbyQ.t("targetMin", "zh"), {m: Math.round(target / 60)})
+        : LobbyQ.fill(LobbyQ.both("nobodyTarget", " · "), {m: Math.round(target / 60)})));
     tbody.append(el("tr", {},
       el("td", {}, el("strong", {}, service.code + " "), service.name.zh, el("span", {class: "en"}, " " + service.name.en)),
       el("td", {class: "num count"}, list.length),
       el("td", {}, bar)));
   }
-  setKpi("kpi-waiting", waitingTotal, "人 waiting", waitingTotal > 20 ? "warn" : "");
+  setKpi("kpi-waiting", waitingTotal, LobbyQ.both("peopleWaiting"), waitingTotal > 20 ? "warn" : "");
   if (longest) {
     const target = (SERVICES[longest.service] || {}).target_wait_s || 900;
     setKpi("kpi-longest", minutes(longest.age), longest.number + " · " + serviceName(longest.service),
       longest.age > target ? "bad" : longest.age > 0.75 * target ? "warn" : "good");
   } else {
-    setKpi("kpi-longest", "0:00", "无人等候 nobody waiting", "good");
+    setKpi("kpi-longest", "0:00", LobbyQ.both("nobodyWaiting"), "good");
   }
   renderCounters();
   renderAlerts();
@@ -169,17 +169,17 @@ function renderCounters() {
   for (const counter of state.queue.counters) {
     if (counter.state === "open") open += 1;
     if (counter.state === "paused") paused += 1;
-    const label = {open: "办理中 Open", paused: "暂停 Paused", closed: "关闭 Closed"}[counter.state] || counter.state;
+    const label = ({open: LobbyQ.both("counter_open"), paused: LobbyQ.both("counter_paused"), closed: LobbyQ.both("counter_closed")})[counter.state] || counter.state;
     const cls = "counter " + counter.state + (idle.has(counter.number) ? " idle" : "");
     const services = (counter.services || []).join(" ");
     box.append(el("div", {class: cls, "data-counter": counter.number},
       el("span", {class: "name"}, counter.name ? counter.name.zh : counter.number),
-      el("span", {class: "state"}, idle.has(counter.number) ? "空闲 Idle" : label),
-      el("span", {class: "who"}, counter.username ? tellerName(counter.username) : "无人 · nobody", el("span", {class: "en"}, "  " + services)),
+      el("span", {class: "state"}, idle.has(counter.number) ? LobbyQ.both("idle") : label),
+      el("span", {class: "who"}, counter.username ? tellerName(counter.username) : LobbyQ.both("nobody", " · "), el("span", {class: "en"}, "  " + services)),
       el("span", {class: "current"}, counter.current || (counter.state === "open" ? "—" : ""))));
   }
   const total = state.queue.counters.length;
-  setKpi("kpi-counters", open + " / " + total, "开放 open · " + paused + " 暂停 paused", open === 0 ? "warn" : "");
+  setKpi("kpi-counters", open + " / " + total, LobbyQ.both("open") + " · " + paused + " " + LobbyQ.both("paused"), open === 0 ? "warn" : "");
 }
 
 function renderAlerts() {
@@ -193,28 +193,28 @@ function renderAlerts() {
       const oldest = over.reduce((a, b) => (ageS(b) > ageS(a) ? b : a));
       const m = Math.round(target / 60);
       items.push(el("li", {class: "over"},
-        `${service.code} ${service.name.zh}：${over.length} 位客户等候超过目标 ${m} 分钟（最久 ${oldest.number} 已等 ${minutes(ageS(oldest))}）`,
-        el("span", {class: "en"}, `${service.name.en}: ${over.length} waiting past the ${m}-min target (longest ${oldest.number}, ${minutes(ageS(oldest))})`)));
+        LobbyQ.fill(LobbyQ.t("alertOver", "zh"), {code: service.code, name: service.name.zh, n: over.length, m, oldest: oldest.number, age: minutes(ageS(oldest))}),
+        el("span", {class: "en"}, LobbyQ.fill(LobbyQ.t("alertOver", "en"), {name: service.name.en, n: over.length, m, oldest: oldest.number, age: minutes(ageS(oldest))}))));
     }
   }
   for (const {service, waiting, counters} of unservedServices()) {
-    const zh = counters.map((c) => (c.name ? c.name.zh : c.number) + (c.state === "paused" ? "暂停" : "关闭"));
+    const zh = counters.map((c) => (c.name ? c.name.zh : c.number) + (c.state === "paused" ? LobbyQ.t("counter_paused", "zh") : LobbyQ.t("counter_closed", "zh")));
     const en = counters.map((c) => (c.name ? c.name.en : "Counter " + c.number) + " " + c.state);
     items.push(el("li", {class: "unserved"},
-      `${service.code} ${service.name.zh}：${waiting} 位客户在等候，但没有开放的窗口办理此业务` +
-        (zh.length ? `（${zh.join("、")}）` : "（没有窗口办理此业务）"),
-      el("span", {class: "en"}, `${service.name.en}: ${waiting} waiting, but no open counter serves it` +
-        (en.length ? ` (${en.join(", ")})` : " (no counter serves it)"))));
+      LobbyQ.fill(LobbyQ.t("alertUnserved", "zh"), {code: service.code, name: service.name.zh, n: waiting}) +
+        (zh.length ? `（${zh.join("、")}）` : LobbyQ.t("noCounterServes", "zh")),
+      el("span", {class: "en"}, LobbyQ.fill(LobbyQ.t("alertUnserved", "en"), {name: service.name.en, n: waiting}) +
+        (en.length ? ` (${en.join(", ")})` : LobbyQ.t("noCounterServes", "en")))));
   }
   for (const {counter, waiting} of idleCounters()) {
     const name = counter.name ? counter.name.zh : counter.number;
     const en = counter.name ? counter.name.en : "Counter " + counter.number;
     const who = counter.username ? tellerName(counter.username) : "";
     items.push(el("li", {class: "idle"},
-      `${name}${who ? "（" + who + "）" : ""} 空闲，但有 ${waiting} 位客户在等候其业务`,
-      el("span", {class: "en"}, `${en} is open and idle while ${waiting} wait for its services`)));
+      LobbyQ.fill(LobbyQ.t("alertIdle", "zh"), {name: name + (who ? "（" + who + "）" : ""), n: waiting}),
+      el("span", {class: "en"}, LobbyQ.fill(LobbyQ.t("alertIdle", "en"), {name: en, n: waiting}))));
   }
-  if (!items.length) items.push(el("li", {class: "ok"}, "暂无提醒 · All clear"));
+  if (!items.length) items.push(el("li", {class: "ok"}, LobbyQ.both("allClear", " · ")));
   list.append(...items);
 }
 
@@ -246,8 +246,8 @@ function connect() {
     token: BOOT.token,
     onStatus: (connected) => {
       state.wsOk = connected;
-      if (connected) { stopPolling(); setLive(true, "实时 Live"); }
-      else { setLive(false, "轮询 Polling"); startPolling(); }
+      if (connected) { stopPolling(); setLive(true, LobbyQ.both("live")); }
+      else { setLive(false, LobbyQ.both("polling")); startPolling(); }
     },
     onSnapshot: (data) => {
       if (data.services) { state.queue = data; renderLive(); }
@@ -294,12 +294,12 @@ const refreshSummarySoon = debounce(refreshSummary, 4000);
 function renderSummary() {
   const s = state.summary;
   const t = s.totals;
-  setKpi("kpi-served", t.served, `取号 ${t.issued} · 过号 ${t.no_show} · 取消 ${t.cancelled}`, "");
-  setKpi("kpi-wait", minutes(t.wait_avg_s), "P90 " + minutes(t.wait_p90_s) + " · 最长 max " + minutes(t.wait_max_s), "");
+  setKpi("kpi-served", t.served, LobbyQ.fill(LobbyQ.t("servedNote", "zh"), t), "");
+  setKpi("kpi-wait", minutes(t.wait_avg_s), "P90 " + minutes(t.wait_p90_s) + " · " + LobbyQ.both("max") + " " + minutes(t.wait_max_s), "");
   const within = t.within_target_pct;
-  setKpi("kpi-target", pct(within), "等候在目标内 served within target",
+  setKpi("kpi-target", pct(within), LobbyQ.both("withinTarget"),
     within === null ? "" : within >= 90 ? "good" : within >= 75 ? "warn" : "bad");
-  setKpi("kpi-satisfied", pct(t.satisfied_pct), `${t.ratings} 条评价 ratings (4–5★)`, "");
+  setKpi("kpi-satisfied", pct(t.satisfied_pct), LobbyQ.fill(LobbyQ.both("ratingsNote"), t), "");
   const from = document.getElementById("from").value, to = document.getElementById("to").value;
   document.getElementById("range-label").textContent = from === to ? from : from + " → " + to;
   drawHourChart(s.by_hour);
@@ -325,13 +325,13 @@ function drawHourChart(rows) {
   }
   chart("chart-hour", {
     data: {labels, datasets: [
-      {type: "bar", label: "平均等候 avg", data: avg, backgroundColor: "#0b6aa8", yAxisID: "y"},
+      {type: "bar", label: LobbyQ.both("avgWait"), data: avg, backgroundColor: "#0b6aa8", yAxisID: "y"},
       {type: "line", label: "P90", data: p90, borderColor: "#d0453a", backgroundColor: "#d0453a", yAxisID: "y", tension: 0.3},
-      {type: "line", label: "取号量 tickets", data: issued, borderColor: "#9aa5b4", borderDash: [5, 4], pointRadius: 0, yAxisID: "y2", tension: 0.3},
+      {type: "line", label: LobbyQ.both("ticketsIssued"), data: issued, borderColor: "#9aa5b4", borderDash: [5, 4], pointRadius: 0, yAxisID: "y2", tension: 0.3},
     ]},
     options: {scales: {
-      y: {beginAtZero: true, title: {display: true, text: "分钟 min"}},
-      y2: {beginAtZero: true, position: "right", grid: {drawOnChartArea: false}, title: {display: true, text: "人 tickets"}},
+      y: {beginAtZero: true, title: {display: true, text: LobbyQ.both("minutes")}},
+      y2: {beginAtZero: true, position: "right", grid: {drawOnChartArea: false}, title: {display: true, text: LobbyQ.both("peopleTickets")}},
     }, plugins: {legend: {position: "bottom"}}},
   });
 }
@@ -343,8 +343,8 @@ function drawServiceChart(hist) {
       label: series.service + " " + serviceName(series.service), data: series.counts,
       backgroundColor: COLORS[i % COLORS.length],
     }))},
-    options: {scales: {x: {stacked: true, title: {display: true, text: "办理时长 分钟 service time, min"}},
-      y: {stacked: true, beginAtZero: true, title: {display: true, text: "人 customers"}}},
+    options: {scales: {x: {stacked: true, title: {display: true, text: LobbyQ.both("serviceTimeMin")}},
+      y: {stacked: true, beginAtZero: true, title: {display: true, text: LobbyQ.both("peopleCustomers")}}},
       plugins: {legend: {position: "bottom", labels: {boxWidth: 12}}}},
   });
 }
@@ -354,18 +354,18 @@ function drawTellerChart(rows) {
   chart("chart-teller", {
     type: "bar",
     data: {labels: sorted.map((r) => r.name.zh), datasets: [
-      {label: "办结 served", data: sorted.map((r) => r.served), backgroundColor: "#2e9e5b"},
-      {label: "平均办理 avg service (min)", data: sorted.map((r) => mins(r.service_avg_s)), backgroundColor: "#e08a00", xAxisID: "x2"},
+      {label: LobbyQ.both("served"), data: sorted.map((r) => r.served), backgroundColor: "#2e9e5b"},
+      {label: LobbyQ.both("avgService"), data: sorted.map((r) => mins(r.service_avg_s)), backgroundColor: "#e08a00", xAxisID: "x2"},
     ]},
     options: {indexAxis: "y", scales: {
-      x: {beginAtZero: true, position: "bottom", title: {display: true, text: "人 served"}},
-      x2: {beginAtZero: true, position: "top", grid: {drawOnChartArea: false}, title: {display: true, text: "分钟 min"}},
+      x: {beginAtZero: true, position: "bottom", title: {display: true, text: LobbyQ.both("peopleServed")}},
+      x2: {beginAtZero: true, position: "top", grid: {drawOnChartArea: false}, title: {display: true, text: LobbyQ.both("minutes")}},
     }, plugins: {legend: {position: "bottom"}}},
   });
 }
 
-const GROUP_HEAD = {service: "业务 Service", counter: "窗口 Counter", teller: "柜员 Teller",
-  priority: "客户类别 Priority", hour: "时段 Hour", day: "日期 Day"};
+const GROUP_HEAD = {service: LobbyQ.both("group_service"), counter: LobbyQ.both("group_counter"), teller: LobbyQ.both("group_teller"),
+  priority: LobbyQ.both("group_priority"), hour: LobbyQ.both("group_hour"), day: LobbyQ.both("group_day")};
 
 async function refreshTable() {
   const group = document.getElementById("group-by").value;
@@ -378,7 +378,7 @@ async function refreshTable() {
     const body = document.getElementById("stats");
     body.replaceChildren(...report.rows.map((r) => statsRow(r, group)));
     document.getElementById("stats-total").replaceChildren(statsRow(report.totals, group));
-    document.getElementById("table-note").textContent = report.rows.length ? "" : "该时段没有数据 · no tickets in this range";
+    document.getElementById("table-note").textContent = report.rows.length ? "" : LobbyQ.both("noTickets", " · ");
   } catch (e) {
     document.getElementById("table-note").textContent = "⚠ " + e.message;
   }
@@ -386,7 +386,7 @@ async function refreshTable() {
 
 function statsRow(r, group) {
   let label;
-  if (r.key === "total") label = "合计 Total";
+  if (r.key === "total") label = LobbyQ.both("total");
   else if (group === "hour" || group === "day") label = r.name.zh;
   else label = (r.key === null ? "" : r.key + " ") + r.name.zh + (r.name.en !== r.name.zh ? " · " + r.name.en : "");
   const within = el("td", {class: "num" + (r.within_target_pct !== null && r.within_target_pct < 80 ? " bad" : "")}, pct(r.within_target_pct));

@@ -25,7 +25,7 @@ function status(id, text, bad) {
 
 // --- devices ------------------------------------------------------------------------------
 function since(iso) {
-  if (!iso) return "从未连接 never";
+  if (!iso) return LobbyQ.both("neverConnected");
   return localTime(Date.parse(iso), false);
 }
 
@@ -34,9 +34,9 @@ async function refreshDevices() {
   const body = document.getElementById("devices");
   body.replaceChildren();
   for (const d of HALL.devices.devices) {
-    const state = d.online ? el("span", {class: "dev-on"}, "在线 online")
-      : d.last_connected_at ? el("span", {class: "dev-off"}, `离线 offline ${minutes(d.offline_s)}`)
-      : el("span", {class: "dev-never"}, "未连接 not seen");
+    const state = d.online ? el("span", {class: "dev-on"}, LobbyQ.both("online"))
+      : d.last_connected_at ? el("span", {class: "dev-off"}, LobbyQ.both("offline") + " " + minutes(d.offline_s))
+      : el("span", {class: "dev-never"}, LobbyQ.both("notSeen"));
     body.append(el("tr", {"data-device": d.device},
       el("td", {}, d.name.zh, el("span", {class: "en"}, " " + d.name.en)), el("td", {}, state),
       el("td", {}, since(d.last_connected_at))));
@@ -106,7 +106,7 @@ document.getElementById("rates-form").addEventListener("submit", async (event) =
   if (note) body.note = pairOf(note);
   try {
     showRates(await hallSend("PUT", API + "/boards/rates", body));
-    status("rates-status", "已保存，所有电视已更新 · Saved; every TV shows it now");
+    status("rates-status", LobbyQ.both("ratesSaved", " · "));
   } catch (e) { status("rates-status", e.message, true); }
 });
 document.getElementById("rates-file").addEventListener("change", async (event) => {
@@ -116,7 +116,7 @@ document.getElementById("rates-file").addEventListener("change", async (event) =
   form.append("file", file);
   try {
     showRates(await hallSend("POST", API + "/boards/rates/csv", form, true));
-    status("rates-status", "已导入 · Imported " + file.name);
+    status("rates-status", LobbyQ.both("imported", " · ") + " " + file.name);
   } catch (e) { status("rates-status", e.message, true); }
   event.target.value = "";
 });
@@ -126,7 +126,7 @@ document.getElementById("bulletin-form").addEventListener("submit", async (event
     .map((line) => { const [zh, en] = line.split(/\s*\|\s*/, 2); return {zh, en: en || ""}; });
   try {
     showBulletin(await hallSend("PUT", API + "/boards/bulletin", {items}));
-    status("bulletin-status", "已保存 · Saved");
+    status("bulletin-status", LobbyQ.both("saved", " · "));
   } catch (e) { status("bulletin-status", e.message, true); }
 });
 
@@ -135,9 +135,9 @@ async function loadSlides() {
   try { HALL.slides = await getJSON(API + "/slides"); } catch (e) { return; }
   const box = document.getElementById("slides");
   box.replaceChildren(...HALL.slides.map((s) => {
-    const remove = el("button", {type: "button", "data-slide": s.id}, "删除 Delete");
+    const remove = el("button", {type: "button", "data-slide": s.id}, LobbyQ.both("delete"));
     remove.addEventListener("click", async () => {
-      try { await hallSend("DELETE", API + "/slides/" + s.id); status("slides-status", "已删除 · Deleted"); }
+      try { await hallSend("DELETE", API + "/slides/" + s.id); status("slides-status", LobbyQ.both("deleted", " · ")); }
       catch (e) { status("slides-status", e.message, true); }
       loadSlides();
     });
@@ -149,7 +149,7 @@ document.getElementById("slide-file").addEventListener("change", async (event) =
   if (!file) return;
   const form = new FormData();
   form.append("file", file);
-  try { await hallSend("POST", API + "/slides", form, true); status("slides-status", "已上传 · Uploaded " + file.name); }
+  try { await hallSend("POST", API + "/slides", form, true); status("slides-status", LobbyQ.both("uploaded", " · ") + " " + file.name); }
   catch (e) { status("slides-status", e.message, true); }
   event.target.value = "";
   loadSlides();
@@ -172,7 +172,7 @@ async function loadStaff() {
     const picture = u.photo_url ? el("img", {src: u.photo_url, alt: ""}) : el("span", {class: "no-photo"}, Array.from(u.display_name)[0] || "?");
     return el("figure", {"data-user": u.username}, picture,
       el("figcaption", {}, u.display_name + (u.staff_no ? " · " + u.staff_no : "")),
-      el("label", {class: "button"}, "上传照片 Photo", input));
+      el("label", {class: "button"}, LobbyQ.both("uploadPhoto"), input));
   }));
 }
 

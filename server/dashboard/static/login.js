@@ -14,9 +14,9 @@ document.getElementById("login").addEventListener("submit", async (event) => {
     });
     if (response.ok) { location.reload(); return; }
     const data = await response.json().catch(() => ({}));
-    error.textContent = (data.error && data.error.message) || "登录失败 Sign-in failed";
+    error.textContent = (data.error && data.error.message) || LobbyQ.both("signInFailed");
   } catch (e) {
-    error.textContent = "无法连接服务器 Cannot reach the server";
+    error.textContent = LobbyQ.both("serverUnreachable");
   }
   error.hidden = false;
 });

@@ -11,15 +11,15 @@ async function refreshAdvice() {
   try {
     advice = await getJSON(API + "/plan/advice");
   } catch (error) {
-    list.replaceChildren(el("li", {class: "over"}, "建议暂不可用 · Advice unavailable: " + error.message));
+    list.replaceChildren(el("li", {class: "over"}, LobbyQ.both("adviceUnavailable", " · ") + " " + error.message));
     return;
   }
   const items = advice.messages.map((m) =>
     el("li", {class: m.kind === "open_more" ? "more" : "above", "data-kind": m.kind, "data-service": m.service},
       m.zh, el("span", {class: "en"}, m.en)));
   if (!items.length) {
-    items.push(el("li", {class: "ok"}, "到达人数与计划相符，窗口充足",
-      el("span", {class: "en"}, "Arrivals are in line with the plan; enough counters are open")));
+    items.push(el("li", {class: "ok"}, LobbyQ.t("planOk", "zh"),
+      el("span", {class: "en"}, LobbyQ.t("planOk", "en"))));
   }
   list.replaceChildren(...items);
   list.dataset.loaded = "1";
@@ -33,21 +33,21 @@ async function refreshPlan() {
   const weekday = document.getElementById("plan-weekday").value;
   const weeks = document.getElementById("plan-weeks").value || "4";
   const note = document.getElementById("plan-note");
-  note.textContent = "计算中… · Planning…";
+  note.textContent = LobbyQ.both("planning", " · ");
   let plan;
   try {
     plan = await getJSON(`${API}/plan?weekday=${encodeURIComponent(weekday)}&weeks=${encodeURIComponent(weeks)}`);
   } catch (error) {
-    note.textContent = "出错 · Error: " + error.message;
+    note.textContent = LobbyQ.both("planError", " · ") + " " + error.message;
     return;
   }
   const codes = Object.keys(plan.services);
-  note.textContent = `依据 ${plan.days.length} 天历史 · from ${plan.days.length} day(s): ${plan.days.join(", ") || "—"}`;
+  note.textContent = LobbyQ.fill(LobbyQ.both("planBasis", " · "), {n: plan.days.length, days: plan.days.join(", ") || "—"});
   const figures = document.getElementById("plan-figures");
-  const head = el("tr", {}, el("th", {}, "预测（模拟一周） Predicted (a week played)"),
+  const head = el("tr", {}, el("th", {}, LobbyQ.both("predicted")),
     ...codes.map((c) => el("th", {class: "num"}, `${c} ${plan.services[c].zh}`)),
-    el("th", {class: "num"}, "窗口·小时 Counter-hours"), el("th", {}, "优先客户超目标 Priority p90 over target"));
-  const rows = [["current", "现行排班 Current rota"], ["suggested", "建议排班 Suggested rota"]].map(([key, label]) => {
+    el("th", {class: "num"}, LobbyQ.both("counterHours")), el("th", {}, LobbyQ.both("priorityOver")));
+  const rows = [["current", LobbyQ.both("rotaCurrent")], ["suggested", LobbyQ.both("rotaSuggested")]].map(([key, label]) => {
     const f = plan[key];
     const late = f.priority_p90.filter((p) => p.customers >= 5 && p.wait_p90_s > p.target_s)
       .map((p) => `${p.priority} ${p.service} ${minutes(p.wait_p90_s)}`);
@@ -57,9 +57,9 @@ async function refreshPlan() {
   });
   figures.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
   const slots = document.getElementById("plan-slots");
-  const slotHead = el("tr", {}, el("th", {}, "时段 Slot"),
-    ...codes.map((c) => el("th", {class: "num"}, `${c} 到达/时 arr./h`)),
-    el("th", {class: "num"}, "开窗口 Open"), el("th", {}, "各窗口业务 Rota (counter: services)"));
+  const slotHead = el("tr", {}, el("th", {}, LobbyQ.both("slot")),
+    ...codes.map((c) => el("th", {class: "num"}, `${c} ${LobbyQ.both("arrivalsPerHour")}`)),
+    el("th", {class: "num"}, LobbyQ.both("openCounters")), el("th", {}, LobbyQ.both("rotaByCounter")));
   const slotRows = plan.slots.map((s) => el("tr", {},
     el("td", {}, s.slot),
     ...codes.map((c) => el("td", {class: "num"}, (s.arrivals_per_hour[c] || 0).toFixed(1))),

@@ -2,10 +2,13 @@
  *
  *   LobbyQ.data("boot")      the page's data blob (<script type="application/json" id="boot">)
  *   LobbyQ.t("welcome")      a text of the page's catalogue parts in the current language
+ *   LobbyQ.t("welcome", "en") ... in that language
  *   LobbyQ.setLang("en")     switch language; every [data-i18n="key"] element is re-filled
  *   LobbyQ.lang              "zh" or "en"
  *   LobbyQ.name({zh, en})    the value for the current language (Chinese when missing)
- *   LobbyQ.both("key")       "中文 English": a text in both languages at once (the device pages)
+ *   LobbyQ.both("key", sep)  "中文 English": a text in both languages at once (the device and
+ *                            staff pages); `sep` between them (default " ")
+ *   LobbyQ.fill(text, {n: 3}) the text with each {n} replaced by its value
  *   LobbyQ.api(method, url, body, token)
  *                            fetch JSON (same-origin cookies, no cache; `token`: a bearer
  *                            token): a promise of {ok, status, data} (data {} if not JSON)
@@ -28,17 +31,23 @@
   LobbyQ.lang = "zh";
   LobbyQ.catalogue = catalogue;
 
-  LobbyQ.t = function (key) {
-    var table = catalogue[LobbyQ.lang] || {};
+  LobbyQ.t = function (key, lang) {
+    var table = catalogue[lang || LobbyQ.lang] || {};
     if (key in table) return table[key];
     var zh = catalogue.zh || {};
     return key in zh ? zh[key] : key;
   };
 
-  LobbyQ.both = function (key) {
+  LobbyQ.both = function (key, sep) {
     var zh = (catalogue.zh || {})[key], en = (catalogue.en || {})[key];
     if (zh === undefined) return key;
-    return en ? zh + " " + en : zh;
+    return en ? zh + (sep === undefined ? " " : sep) + en : zh;
+  };
+
+  LobbyQ.fill = function (text, values) {
+    return text.replace(/\{([A-Za-z_]+)\}/g, function (whole, name) {
+      return name in values ? String(values[name]) : whole;
+    });
   };
 
   LobbyQ.name = function (obj) {

@@ -32,11 +32,9 @@ logger = logging.getLogger(__name__)
 ESPEAK_VOICES: Mapping[str, str] = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 _EMPTY_OUTPUT_RETRIES = 4
 _WAV_HEADER_BYTES = 44
-# espeak-ng (pyttsx3's retrieval mode) synthesizes on a thread of its own and is not
-# safe to call while that thread still works: a Synth or a voice change then can
-# crash the whole process (a segfault in espeak_Synth, seen once in a loaded CI run
-# after this wait gave up at 1 s). So the engine thread waits until espeak is idle;
-# the cap only keeps a wedged espeak from stopping the announcer for ever.
+# espeak-ng (pyttsx3's retrieval mode) synthesizes on a thread of its own and queues
+# rate and volume changes there; the engine thread waits until espeak is idle before
+# the next job. The cap only keeps a wedged espeak from stopping the announcer for ever.
 _ESPEAK_SETTLE_S = 30.0
 DEFAULT_RATE = 150  # words per minute; espeak's 175–200 is too fast for a lobby
 
@@ -131,6 +129,7 @@ class _EngineThread:
             from pyttsx3.drivers import _espeak
 
             self._espeak_busy = _espeak.IsPlaying
+            _espeak.Synth = exact_espeak_synth
             # Its driver print()s "Audio saved to ..." for every file, into the server's
             # output: its module's own `print` turns that into a debug log line.
             driver_module.print = _driver_print  # type: ignore[union-attr]
@@ -206,6 +205,34 @@ class _EngineThread:
                 return
             if job.future.set_running_or_notify_cancel():
                 job.future.set_exception(SynthError(self.failure or "engine unavailable"))
+
+
+def exact_espeak_synth(
+    text: str | bytes,
+    position: int = 0,
+    position_type: int = 1,  # espeak's POS_CHARACTER
+    end_position: int = 0,
+    flags: int = 0,
+    user_data: Any = None,
+) -> int:
+    """``espeak_Synth`` with the text's true size; replaces pyttsx3's ``_espeak.Synth``.
+
+    pyttsx3 2.99 passes ``len(text) * 10`` as the size, and espeak-ng in retrieval mode
+    copies ``size`` bytes of the text into its queue (``create_espeak_text``: ``memcpy(a_text,
+    text, size)``): it reads nine times the text's length past the end of the Python bytes
+    object. That is harmless while the bytes after it are mapped and a segfault in
+    ``espeak_Synth`` when the object lies near the end of a heap arena: the crash of issue 12
+    (a pytest worker or a server dying under load, once in a few whole-suite runs).
+    ``tests/lobby_display/test_espeak_overread.py`` reproduces it with a guard page.
+    A Python bytes object always ends in a NUL, so ``len + 1`` bytes are readable.
+    """
+    from pyttsx3.drivers import _espeak
+
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    result: int = _espeak.cSynth(
+        data, len(data) + 1, position, position_type, end_position, flags, None, user_data
+    )
+    return result
 
 
 def _driver_print(*values: object, **_: object) -> None:

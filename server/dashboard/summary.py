@@ -10,22 +10,24 @@ from typing import Any
 from sqlmodel import Session
 
 from server.config import BranchSettings
-from server.stats.compute import DateRange, build_report, load_facts, teller_names
+from server.stats import aggregate
+from server.stats.compute import DateRange, GroupBy, teller_names
 
 BIN_S = 120  # service-time histogram: 2-minute bins
 LAST_BIN_S = 40 * 60  # ... up to 40 minutes, then one "40+" bin
+GROUPS: tuple[GroupBy, ...] = ("hour", "teller", "service")
 
 
 def service_time_histogram(
-    service_times: list[tuple[str, float]], branch: BranchSettings
+    bins: list[tuple[str, int, int]], branch: BranchSettings
 ) -> dict[str, Any]:
-    """(service, seconds) of served tickets -> bins and one count list per service."""
+    """(service, bin, served) of served tickets -> labels and one count list per
+    service; bins of BIN_S seconds, the last one open (LAST_BIN_S and more)."""
     edges = list(range(0, LAST_BIN_S + 1, BIN_S))
     labels = [f"{a // 60}–{(a + BIN_S) // 60}" for a in edges[:-1]] + [f"{LAST_BIN_S // 60}+"]
     counts = {s.code: [0] * len(labels) for s in branch.services}
-    for service, seconds in service_times:
-        index = min(int(seconds // BIN_S), len(labels) - 1)
-        counts.setdefault(service, [0] * len(labels))[index] += 1
+    for service, index, served in sorted(bins):
+        counts.setdefault(service, [0] * len(labels))[index] += served
     return {
         "bin_s": BIN_S,
         "labels": labels,
@@ -36,17 +38,10 @@ def service_time_histogram(
 def dashboard_summary(
     session: Session, *, branch: BranchSettings, span: DateRange, now: datetime
 ) -> dict[str, Any]:
-    tickets = load_facts(session, branch, span)
     tellers = teller_names(session)
-    reports = {
-        group: build_report(tickets, branch=branch, group_by=group, span=span, tellers=tellers)
-        for group in ("hour", "teller", "service")
-    }
-    served = [
-        (t.service, t.service_s)
-        for t in tickets
-        if t.outcome == "served" and t.service_s is not None
-    ]
+    tickets, reports = aggregate.reports(
+        session, branch=branch, groupings=GROUPS, span=span, tellers=tellers
+    )
     return {
         "now": now.isoformat(),
         "from": span.start.isoformat(),
@@ -56,7 +51,7 @@ def dashboard_summary(
         "by_teller": [r for r in reports["teller"].rows if r["key"] is not None],
         "by_service": reports["service"].rows,
         "service_times": service_time_histogram(
-            [(service, seconds) for service, seconds in served if seconds is not None], branch
+            tickets.service_bins(BIN_S, LAST_BIN_S // BIN_S), branch
         ),
         "tellers": tellers,
     }

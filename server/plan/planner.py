@@ -35,6 +35,11 @@ PLAY_DAYS = 5  # a week of working days
 MIN_CLASS = 5  # customers of a priority class (in a service) before its p90 is judged
 SLOT_S = SLOT_MIN * 60.0
 MAX_EXTRA = 4  # positions beyond the branch's counters a slot may be given
+# The planner's own played weeks have no customers who give up, are away or are
+# transferred; the real simulator (server/plan/check.py) has them, and there VIP in
+# E came out at p90 1,270 s against 1,200 s when the model aimed at the target itself.
+# So a priority class's p90 is judged against this share of its service's target.
+PRIORITY_MARGIN = 0.9
 
 # slot -> counter number -> the services it takes (a counter absent: closed)
 Rota = dict[int, dict[str, tuple[str, ...]]]
@@ -142,7 +147,7 @@ class Figures:
                     service == code
                     and klass != ordering.NORMAL
                     and self.class_count[(klass, service)] >= MIN_CLASS
-                    and p90 > s.target_s
+                    and p90 > s.target_s * PRIORITY_MARGIN
                 ):
                     missed.append(code)
                     break
@@ -432,7 +437,7 @@ def plan_for(branch: BranchSettings, demand: Demand, *, seed: int = 1) -> Plan:
 
 def _priority_late(figures: Figures, demand: Demand, code: str) -> bool:
     """A priority class of this service waits past the target at p90."""
-    target = demand.services[code].target_s
+    target = demand.services[code].target_s * PRIORITY_MARGIN
     return any(
         service == code and klass != ordering.NORMAL and p90 > target
         for (klass, service), p90 in figures.class_p90_s.items()

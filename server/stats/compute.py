@@ -20,9 +20,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, select
 
 from server.config import BranchSettings
+from server.db import connection_of
 from server.errors import InvalidInput
 from server.events import EventType
 from server.models import TicketEvent, User, utc
@@ -280,23 +282,37 @@ def load_facts(session: Session, branch: BranchSettings, span: DateRange) -> lis
     return facts_in(session, branch, span)
 
 
+_EVENTS = TicketEvent.__table__  # type: ignore[attr-defined]
+_LOG = (
+    sa_select(
+        _EVENTS.c.ticket_id,
+        _EVENTS.c.type,
+        _EVENTS.c.at,
+        _EVENTS.c.data,
+        _EVENTS.c.counter,
+        _EVENTS.c.teller,
+    )
+    .where(_EVENTS.c.type.in_([str(t) for t in TICKET_EVENTS]))
+    .order_by(_EVENTS.c.seq)
+)
+
+
 def log_facts(session: Session, branch: BranchSettings, span: DateRange) -> list[TicketFacts]:
     """The report's tickets folded from the event log: the definition."""
-    events = session.exec(
-        select(TicketEvent)
-        .where(
-            TicketEvent.branch == branch.code,
-            col(TicketEvent.type).in_([str(t) for t in TICKET_EVENTS]),
-            col(TicketEvent.at) >= utc(span.start),
-            col(TicketEvent.at) < utc(span.end + TAIL),
+    # Plain rows of the columns the fold reads, not ORM objects: a day of a busy
+    # branch is thousands of events, and building entities was most of the time.
+    events = connection_of(session).execute(
+        _LOG.where(
+            _EVENTS.c.branch == branch.code,
+            _EVENTS.c.at >= utc(span.start),
+            _EVENTS.c.at < utc(span.end + TAIL),
         )
-        .order_by(col(TicketEvent.seq))
-    ).all()
+    )
     start, end = utc(span.start), utc(span.end)
     assert start is not None and end is not None
     return [
         facts
-        for facts in fold(events, branch.zone).values()
+        for facts in fold(events, branch.zone).values()  # type: ignore[arg-type]
         if facts.issued_at is not None and start <= facts.issued_at < end
     ]
 
@@ -321,43 +337,117 @@ def _pct(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(100 * part / whole, 1)
 
 
-def figures(tickets: Sequence[TicketFacts], branch: BranchSettings) -> dict[str, Any]:
-    targets = {s.code: s.target_wait_min * 60 for s in branch.services}
+US = 1_000_000  # sums are kept in whole microseconds: exact, whatever the order
+
+
+def _us(seconds: float) -> int:
+    """A duration of the log (datetimes to the microsecond) as whole microseconds."""
+    return round(seconds * US)
+
+
+def _mean_s(total_us: int, count: int) -> float | None:
+    return None if count == 0 else round(total_us / (count * US), 1)
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a row's figures are made of: counts, exact sums, and the percentiles and
+    maximum picked from the values (nearest rank). The log path makes it from the
+    tickets (`tally`); PostgreSQL makes the same in SQL (server/stats/aggregate.py)."""
+
+    issued: int = 0
+    served: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    transferred: int = 0
+    called: int = 0  # tickets with a wait
+    wait_us: int = 0
+    wait_max: float | None = None
+    wait_p50: float | None = None
+    wait_p90: float | None = None
+    timed: int = 0  # served tickets with a wait
+    within: int = 0  # ... of which within the target of their issue service
+    service_n: int = 0
+    service_us: int = 0
+    service_p90: float | None = None
+    ratings: int = 0
+    satisfied: int = 0
+    rating_sum: int = 0
+    transfer_n: int = 0
+    transfer_us: int = 0
+    recalls: int = 0
+
+
+def targets_of(branch: BranchSettings) -> dict[str, float]:
+    """The target wait in seconds of each service (a ticket's issue service decides)."""
+    return {s.code: float(s.target_wait_min * 60) for s in branch.services}
+
+
+def tally(tickets: Sequence[TicketFacts], branch: BranchSettings) -> Tally:
+    targets = targets_of(branch)
     waits = [w for t in tickets if (w := t.wait_s) is not None]
     served = [t for t in tickets if t.outcome == "served"]
     service_times = [s for t in served if (s := t.service_s) is not None]
-    timed = [t for t in served if t.wait_s is not None]
+    timed = [w for t in served if (w := t.wait_s) is not None]
     within = sum(
         1
-        for t in timed
+        for t in served
         if t.wait_s is not None and t.wait_s <= targets.get(t.issue_service, math.inf)
     )
     rated = [t.rating for t in tickets if t.rating is not None]
-    no_show = sum(1 for t in tickets if t.outcome == "no_show")
     transfer_waits = [w for t in tickets if (w := t.transfer_wait_s) is not None]
+    return Tally(
+        issued=len(tickets),
+        served=len(served),
+        no_show=sum(1 for t in tickets if t.outcome == "no_show"),
+        cancelled=sum(1 for t in tickets if t.outcome == "cancelled"),
+        transferred=sum(1 for t in tickets if t.transferred),
+        called=len(waits),
+        wait_us=sum(_us(w) for w in waits),
+        wait_max=max(waits) if waits else None,
+        wait_p50=percentile(waits, 50),
+        wait_p90=percentile(waits, 90),
+        timed=len(timed),
+        within=within,
+        service_n=len(service_times),
+        service_us=sum(_us(s) for s in service_times),
+        service_p90=percentile(service_times, 90),
+        ratings=len(rated),
+        satisfied=sum(1 for r in rated if r >= SATISFIED_FROM),
+        rating_sum=sum(rated),
+        transfer_n=len(transfer_waits),
+        transfer_us=sum(_us(w) for w in transfer_waits),
+        recalls=sum(t.recalls for t in tickets),
+    )
+
+
+def figures_of(t: Tally) -> dict[str, Any]:
+    """The columns of a row (docs/statistics.md) from its tally."""
     return {
-        "issued": len(tickets),
-        "served": len(served),
-        "no_show": no_show,
-        "cancelled": sum(1 for t in tickets if t.outcome == "cancelled"),
-        "transferred": sum(1 for t in tickets if t.transferred),
-        "wait_avg_s": _r(sum(waits) / len(waits)) if waits else None,
-        "wait_p50_s": _r(percentile(waits, 50)),
-        "wait_p90_s": _r(percentile(waits, 90)),
-        "wait_max_s": _r(max(waits)) if waits else None,
-        "service_avg_s": _r(sum(service_times) / len(service_times)) if service_times else None,
-        "service_p90_s": _r(percentile(service_times, 90)),
-        "within_target_pct": _pct(within, len(timed)),
-        "ratings": len(rated),
-        "satisfied_pct": _pct(sum(1 for r in rated if r >= SATISFIED_FROM), len(rated)),
-        "called": len(waits),
-        "no_show_pct": _pct(no_show, len(tickets)),
-        "transfer_wait_avg_s": (
-            _r(sum(transfer_waits) / len(transfer_waits)) if transfer_waits else None
-        ),
-        "recalls": sum(t.recalls for t in tickets),
-        "rating_avg": round(sum(rated) / len(rated), 2) if rated else None,
+        "issued": t.issued,
+        "served": t.served,
+        "no_show": t.no_show,
+        "cancelled": t.cancelled,
+        "transferred": t.transferred,
+        "wait_avg_s": _mean_s(t.wait_us, t.called),
+        "wait_p50_s": _r(t.wait_p50),
+        "wait_p90_s": _r(t.wait_p90),
+        "wait_max_s": _r(t.wait_max),
+        "service_avg_s": _mean_s(t.service_us, t.service_n),
+        "service_p90_s": _r(t.service_p90),
+        "within_target_pct": _pct(t.within, t.timed),
+        "ratings": t.ratings,
+        "satisfied_pct": _pct(t.satisfied, t.ratings),
+        "called": t.called,
+        "no_show_pct": _pct(t.no_show, t.issued),
+        "transfer_wait_avg_s": _mean_s(t.transfer_us, t.transfer_n),
+        "recalls": t.recalls,
+        "rating_avg": round(t.rating_sum / t.ratings, 2) if t.ratings else None,
     }
+
+
+def figures(tickets: Sequence[TicketFacts], branch: BranchSettings) -> dict[str, Any]:
+    return figures_of(tally(tickets, branch))
 
 
 # --- grouping -------------------------------------------------------------------------
@@ -450,6 +540,18 @@ class Report:
         }
 
 
+Key = str | int | None
+
+
+def group_tickets(
+    tickets: Sequence[TicketFacts], group_by: GroupBy, branch: BranchSettings
+) -> dict[Key, list[TicketFacts]]:
+    groups: dict[Key, list[TicketFacts]] = {}
+    for ticket in tickets:
+        groups.setdefault(key_of(ticket, group_by, branch), []).append(ticket)
+    return groups
+
+
 def build_report(
     tickets: Sequence[TicketFacts],
     *,
@@ -458,24 +560,41 @@ def build_report(
     span: DateRange,
     tellers: dict[str, str] | None = None,
 ) -> Report:
-    groups: dict[str | int | None, list[TicketFacts]] = {}
-    for ticket in tickets:
-        groups.setdefault(key_of(ticket, group_by, branch), []).append(ticket)
-    rows = [
-        {
-            "key": key,
-            "name": name_of(key, group_by, branch, tellers or {}),
-            **figures(groups[key], branch),
-        }
-        for key in _order(groups, group_by, branch)
-    ]
-    totals = {"key": "total", "name": {"zh": "合计", "en": "Total"}, **figures(tickets, branch)}
+    """The report of these tickets: the definition (the log path)."""
+    groups = group_tickets(tickets, group_by, branch)
+    return report_of(
+        {key: tally(group, branch) for key, group in groups.items()},
+        tally(tickets, branch),
+        branch=branch,
+        group_by=group_by,
+        span=span,
+        tellers=tellers,
+    )
+
+
+def report_of(
+    rows: dict[Key, Tally],
+    total: Tally,
+    *,
+    branch: BranchSettings,
+    group_by: GroupBy,
+    span: DateRange,
+    tellers: dict[str, str] | None = None,
+) -> Report:
+    """A report from the tally of each row and of all its tickets."""
     return Report(
         branch=branch.code,
         group_by=group_by,
         span=span,
-        rows=rows,
-        totals=totals,
+        rows=[
+            {
+                "key": key,
+                "name": name_of(key, group_by, branch, tellers or {}),
+                **figures_of(rows[key]),
+            }
+            for key in _order(rows, group_by, branch)
+        ],
+        totals={"key": "total", "name": {"zh": "合计", "en": "Total"}, **figures_of(total)},
         timezone=branch.timezone,
     )
 
@@ -487,8 +606,11 @@ def branch_report(
     group_by: GroupBy,
     span: DateRange,
 ) -> Report:
-    """The use-case behind GET /stats, /stats.csv and `lobbyq stats`."""
-    tickets = load_facts(session, branch, span)
-    return build_report(
-        tickets, branch=branch, group_by=group_by, span=span, tellers=teller_names(session)
+    """The use-case behind GET /stats, /stats.csv and `lobbyq stats`: the report of
+    `build_report` over `load_facts`, tallied in the database where it can be
+    (server/stats/aggregate.py)."""
+    from server.stats.aggregate import fast_report
+
+    return fast_report(
+        session, branch=branch, group_by=group_by, span=span, tellers=teller_names(session)
     )

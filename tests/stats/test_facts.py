@@ -18,10 +18,18 @@ from sqlalchemy import select
 from server.app import prepare_database
 from server.config import AppConfig
 from server.dashboard.simulator import DayPlan, simulate_day
+from server.dashboard.summary import (
+    BIN_S,
+    GROUPS,
+    LAST_BIN_S,
+    dashboard_summary,
+    service_time_histogram,
+)
 from server.db import Database
 from server.models import FactDay, TicketFact
 from server.stats import facts
-from server.stats.compute import GROUPINGS, DateRange, build_report, log_facts
+from server.stats.aggregate import fast_report, tickets_of
+from server.stats.compute import GROUPINGS, DateRange, build_report, log_facts, teller_names
 from tests.support import drop_database, fresh_database_url, make_config
 
 pytestmark = pytest.mark.own_database  # makes its own databases: both passes
@@ -83,7 +91,42 @@ def reports(filled: Filled, span: DateRange, group_by: str) -> tuple[Any, Any]:
             group_by=group_by,  # type: ignore[arg-type]
             span=span,
         )
+        # The report as GET /stats reads it: tallied in SQL on PostgreSQL.
+        tallied = fast_report(
+            session,
+            branch=filled.branch,
+            group_by=group_by,  # type: ignore[arg-type]
+            span=span,
+        )
+    assert tallied.as_dict() == fast.as_dict()
     return slow.as_dict(), fast.as_dict()
+
+
+def log_summary(filled: Filled, span: DateRange) -> dict[str, Any]:
+    """The dashboard's summary made from the log alone, for comparison."""
+    with filled.db.read() as session:
+        tickets = log_facts(session, filled.branch, span)
+        tellers = teller_names(session)
+    made = {
+        group: build_report(
+            tickets, branch=filled.branch, group_by=group, span=span, tellers=tellers
+        ).as_dict()
+        for group in GROUPS
+    }
+    bins: dict[tuple[str, int], int] = {}
+    for t in tickets:
+        if t.outcome == "served" and t.service_s is not None:
+            slot = (t.service, min(int(t.service_s // BIN_S), LAST_BIN_S // BIN_S))
+            bins[slot] = bins.get(slot, 0) + 1
+    return {
+        "totals": made["service"]["totals"],
+        "by_hour": made["hour"]["rows"],
+        "by_teller": [r for r in made["teller"]["rows"] if r["key"] is not None],
+        "by_service": made["service"]["rows"],
+        "service_times": service_time_histogram(
+            [(s, b, n) for (s, b), n in bins.items()], filled.branch
+        ),
+    }
 
 
 def test_live_rows_are_the_logs_fold_of_the_ended_tickets(filled: Filled) -> None:
@@ -150,3 +193,33 @@ def test_fast_path_equals_the_log(
         end = filled.midnight(end.astimezone(filled.branch.zone).date() + timedelta(days=1))
     slow, fast = reports(filled, DateRange(begin, end), group_by)
     assert fast == slow
+    if group_by == "hour":  # the dashboard's summary reads the same path, three groupings
+        span = DateRange(begin, end)
+        with filled.db.read() as session:
+            summary = dashboard_summary(session, branch=filled.branch, span=span, now=now)
+        expected = log_summary(filled, span)
+        assert {key: summary[key] for key in expected} == expected
+        assert summary["totals"]["issued"] == slow["totals"]["issued"]
+
+
+@pytest.mark.parametrize("group_by", GROUPINGS)
+def test_every_day_sealed_the_tallies_equal_the_log(filled: Filled, group_by: str) -> None:
+    """All days sealed (on PostgreSQL the whole range is tallied in SQL), then one day
+    left to the log (SQL over the sealed days plus the recent tickets sent along)."""
+    for sealed in (len(DAYS), len(DAYS) - 1):
+        now = filled.midnight(DAYS[0] + timedelta(days=sealed + 1)) + timedelta(minutes=5)
+        with filled.db.write() as session:
+            facts.rebuild(session, filled.branch, now)
+        span = DateRange(filled.midnight(DAYS[0]), filled.midnight(DAYS[-1] + timedelta(days=1)))
+        last_day = DateRange(filled.midnight(DAYS[-1]), span.end)
+        with filled.db.read() as session:
+            tickets = tickets_of(session, filled.branch, span)
+            if session.get_bind().dialect.name == "postgresql":
+                assert tickets.parts.sealed is not None  # tallied in SQL
+                recent = [] if sealed == len(DAYS) else log_facts(session, filled.branch, last_day)
+                assert len(tickets.parts.recent) == len(recent)
+            else:
+                assert tickets.parts.sealed is None  # tallied in Python
+        slow, fast = reports(filled, span, group_by)
+        assert fast == slow
+        assert slow["totals"]["issued"] > 0 and slow["totals"]["wait_p90_s"] is not None

@@ -38,6 +38,7 @@ from server.db import Database  # noqa: E402
 from server.models import Counter, CounterState, Ticket, TicketStatus  # noqa: E402
 from server.queue import tickets, wait_range  # noqa: E402
 from server.queue.estimate import MAX_PLAYED, estimate_wait_s  # noqa: E402
+from server.queue.today import Today  # noqa: E402
 from server.queue.wait_range import estimate_with_range  # noqa: E402
 
 SIZES = (10, 100, 999, 1000, 1500)
@@ -117,16 +118,16 @@ def measure(
         waiting = session.exec(select(Ticket.id).where(Ticket.status == TicketStatus.waiting)).all()
         ahead = len(waiting)
         t0 = time.perf_counter()
-        estimate_wait_s(session, branch, service, ahead, now=NOW)  # reads the habits
+        estimate_wait_s(session, service, ahead, today=Today.of(branch, NOW))  # reads the habits
         first = (time.perf_counter() - t0) * 1000
         connection = session.connection()
         event.listen(connection, "before_cursor_execute", count)
-        estimate_wait_s(session, branch, service, ahead, now=NOW)
+        estimate_wait_s(session, service, ahead, today=Today.of(branch, NOW))
         event.remove(connection, "before_cursor_execute", count)
         per_call, floor = [], []
         for _ in range(calls):
             t0 = time.perf_counter()
-            estimate_wait_s(session, branch, service, ahead, now=NOW)
+            estimate_wait_s(session, service, ahead, today=Today.of(branch, NOW))
             t1 = time.perf_counter()
             connection.execute(text("SELECT 1")).scalar_one()
             t2 = time.perf_counter()
@@ -144,13 +145,13 @@ def measure_range(db: Database, branch: Any, calls: int) -> tuple[float, float, 
         ahead = len(
             session.exec(select(Ticket.id).where(Ticket.status == TicketStatus.waiting)).all()
         )
-        estimate_with_range(session, branch, service, ahead, now=NOW)
+        estimate_with_range(session, service, ahead, today=Today.of(branch, NOW))
         bare, ranged = [], []
         for _ in range(calls):
             t0 = time.perf_counter()
-            estimate_wait_s(session, branch, service, ahead, now=NOW)
+            estimate_wait_s(session, service, ahead, today=Today.of(branch, NOW))
             t1 = time.perf_counter()
-            estimate_with_range(session, branch, service, ahead, now=NOW)
+            estimate_with_range(session, service, ahead, today=Today.of(branch, NOW))
             t2 = time.perf_counter()
             bare.append((t1 - t0) * 1000)
             ranged.append((t2 - t1) * 1000)

@@ -16,6 +16,7 @@ from server.devices.routes import LobbyStaff
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.queue.lookup import ticket_by_token
 from server.queue.tickets import place_of
+from server.queue.today import Today
 from server.store import Store
 
 router = APIRouter(prefix="/api/v1", tags=["printers"])
@@ -117,7 +118,7 @@ def _preview_ticket(
         row = ticket_by_token(session, token, branch=settings.code)
         if row is None:
             raise NotFound("no such ticket in this branch", code="ticket_not_found")
-        place = place_of(session, settings, row, store.now())
+        place = place_of(session, row, Today.of(settings, store.now()))
         out = {
             "position": place.position
             if place.position is not None

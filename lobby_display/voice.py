@@ -1,6 +1,7 @@
 """The lobby voice as the server's `Announcer` port (server/ports.py): one announcer per
-voice config, the `announce` the call use-cases use (through the store), pre-synthesis
-when a ticket is issued, and the files behind `/audio/{name}`.
+voice config, the `announce` that turns a `ticket.called` into text and audio as the
+event leaves the server, pre-synthesis when a ticket is issued, and the files behind
+`/audio/{name}`.
 
 A call never waits on synthesis: `announce` only names the files (the announcer queues
 what is missing for its one worker thread, calls first) and `/audio/{name}` waits a
@@ -23,7 +24,7 @@ from lobby_display.voice_pack import make_announcer
 from server.config import BranchSettings, VoiceSettings
 from server.events import CounterUpdated, Event, EventType, TicketTransferred
 from server.models import Ticket
-from server.queue.tickets import text_only_announcement
+from server.ports import text_only_announcement
 from server.store import Store
 
 log = logging.getLogger("lobbyq.voice")

@@ -175,6 +175,23 @@ def build_ports(store: Store) -> AppPorts:
     return AppPorts(printing=PrinterPort(store), announcer=voice, notifier=Webhooks(store))
 
 
+def build_parts(store: Store) -> None:
+    """The packages' shared state, kept as the store's typed fields (server/store.py)."""
+    from server.customer.limits import PublicLimiter
+    from server.customer.reminders import Jobs
+    from server.hq.routes import OverviewCache, Sealer
+    from server.realtime.state import Realtime
+
+    server = store.config.server
+    store.realtime = Realtime.build(store)
+    store.overview = OverviewCache()
+    store.sealer = Sealer(store)
+    store.public_limiter = PublicLimiter(
+        server.public_requests_per_minute, redis_url=server.redis_url
+    )
+    store.reminders = Jobs(store)
+
+
 def create_app(
     config: AppConfig,
     *,
@@ -189,6 +206,7 @@ def create_app(
     hub = create_hub(config.server.redis_url)
     store = Store(config=config, db=db, hub=hub, clock=clock)
     store.ports = ports(store)
+    build_parts(store)
 
     from counter_client import routes as counter_routes
     from kiosk import lobby as lobby_routes
@@ -217,26 +235,24 @@ def create_app(
         hq_routes.router,
         plan_routes.router,
     ]
-    realtime_routes.install(store)
-    customer_routes.install(store)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await hub.start()
-        await customer_routes.startup(store)
+        store.reminders.start()
         await device_routes.startup(store)
-        await hq_routes.startup(store)
+        store.sealer.start()
         try:
             yield
         finally:
-            await hq_routes.shutdown(store)
+            await store.sealer.stop()
             await device_routes.shutdown(store)
             store.ports.announcer.close()
             await anyio.to_thread.run_sync(store.ports.printing.close)
-            await customer_routes.shutdown(store)
+            await store.reminders.stop()
             # A daemon thread: a POST in progress does not hold the stop.
             store.ports.notifier.stop(timeout_s=1.0)
-            await realtime_routes.shutdown(store)
+            store.realtime.stop()
             await hub.stop()
             db.dispose()
 

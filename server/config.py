@@ -314,11 +314,24 @@ class BookingSettings(Strict):
                 raise ValueError(f"capacity of {code!r} must be 0-1000")
         return value
 
+    # Parsed once at load, like the opening hours: the slots read this, never the string.
+    _hours_span: tuple[time, time] | None = PrivateAttr(default=None)
+
     @field_validator("hours")
     @classmethod
     def _span(cls, value: str) -> str:
         parse_span(value)
         return value
+
+    @model_validator(mode="after")
+    def _parsed(self) -> BookingSettings:
+        self._hours_span = parse_span(self.hours)
+        return self
+
+    @property
+    def hours_span(self) -> tuple[time, time] | None:
+        """The bookable hours as times (None: 'closed')."""
+        return self._hours_span
 
 
 class OpinionSettings(Strict):

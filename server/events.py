@@ -58,7 +58,9 @@ class TicketIssuedData(TicketPublic):
 
 class TicketCalledData(TicketPublic):
     counter_name: Names
-    announcement: Announcement
+    # Added by the display side's voice (server/ports.py `AppPorts.announced`) as the
+    # event leaves the server, live or replayed; the queue does not make it.
+    announcement: Announcement | None = None
     reinstated: bool = False  # a no-show called back by number within the grace period
     by_number: bool = False
 
@@ -66,7 +68,7 @@ class TicketCalledData(TicketPublic):
 class TicketRecalledData(TicketPublic):
     recall_count: int
     counter_name: Names
-    announcement: Announcement
+    announcement: Announcement | None = None  # as in TicketCalledData
 
 
 class TicketCompletedData(TicketPublic):

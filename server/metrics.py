@@ -24,6 +24,7 @@ from server.events import EventType
 from server.models import Counter, CounterState, TicketEvent, as_utc, utc
 from server.queue.calendar import today_window
 from server.queue.line import waiting_tickets
+from server.queue.today import Today
 
 if TYPE_CHECKING:
     from server.store import Store
@@ -123,7 +124,7 @@ def render_metrics(store: Store) -> tuple[bytes, str]:
     now = store.now()
     with store.read() as session:
         for branch in store.config.branches:
-            tickets = waiting_tickets(session, branch, now)
+            tickets = waiting_tickets(session, Today.of(branch, now))
             counts = today_counts(session, branch, now)
             for service in branch.services:
                 mine = [t for t in tickets if t.service == service.code]

@@ -2,17 +2,23 @@
 fields: the ticket printers, the lobby's voice, the SMS webhook. Each is a Protocol
 with the real one in its package (kiosk/printing.py PrinterPort, lobby_display/voice.py
 LobbyVoice, server/customer/webhook.py Webhooks) and a stand-in here, for an app or a
-test without it. A Protocol's bodies are what its stand-in does."""
+test without it. A Protocol's bodies are what its stand-in does.
+
+A call's `announcement` (the text the TV shows, the audio it plays) is the display
+side's, not the queue's: the queue records a bare `ticket.called`, and the voice turns
+it into an announcement as the event leaves the server (`AppPorts.announced`): live,
+before it is published, and replayed, as the stream reads it back from the log."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from server.config import BranchSettings
-from server.events import Event
+from server.events import Event, EventType
 from server.models import Ticket
-from server.queue.tickets import text_only_announcement
 
 if TYPE_CHECKING:
     from server.auth import Principal
@@ -39,6 +45,18 @@ class Printing(Protocol):
 
     def close(self) -> None:
         return None
+
+
+def text_only_announcement(
+    branch: BranchSettings, number: str, counter: str, counter_name: dict[str, str]
+) -> dict[str, Any]:
+    """A call's announcement without a voice: the branch's templates, no audio."""
+    voice = branch.voice
+    text = {
+        lang: voice.templates[lang].format(number=number, counter=counter, service="")
+        for lang in voice.languages
+    }
+    return {"text": text, "audio": [], "repeat": voice.repeat}
 
 
 class Announcer(Protocol):
@@ -94,11 +112,40 @@ class NoNotifier(Notifier):
         self.events.append(event)
 
 
+CALLS = frozenset({EventType.ticket_called, EventType.ticket_recalled})
+# Announcements kept per (branch, seq): a reconnecting crowd replays the same calls, and
+# naming a call's audio costs up to a few ms (lobby_display/announcer).
+ANNOUNCED_KEPT = 256
+
+
 @dataclass
 class AppPorts:
     printing: Printing = field(default_factory=NoPrinting)
     announcer: Announcer = field(default_factory=TextAnnouncer)
     notifier: Notifier = field(default_factory=NoNotifier)
+    _announced: OrderedDict[tuple[str, int], dict[str, Any]] = field(
+        default_factory=OrderedDict, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def announced(self, event: Event, branch: BranchSettings | None) -> Event:
+        """A call as the hall's devices read it: with the announcement the voice makes
+        for it. Other events, and calls logged with one (before v1.2), as they are."""
+        data = event.data
+        if event.type not in CALLS or branch is None or "announcement" in data:
+            return event
+        key = (event.branch, event.seq)
+        with self._lock:
+            announcement = self._announced.get(key)
+        if announcement is None:
+            announcement = self.announcer.announce(
+                branch, str(data["number"]), str(data["counter"]), dict(data["counter_name"])
+            )
+            with self._lock:
+                self._announced[key] = announcement
+                if len(self._announced) > ANNOUNCED_KEPT:
+                    self._announced.popitem(last=False)
+        return replace(event, data={**data, "announcement": announcement})
 
     def on_event(self, event: Event) -> None:
         """A committed event, to the parts that follow them."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -16,9 +16,15 @@ from server.config import AppConfig, BranchSettings
 from server.db import Database
 from server.devices.health import DeviceLinks
 from server.errors import NotFound
-from server.events import pending_events
+from server.events import Event, pending_events
 from server.hub import Hub
 from server.ports import AppPorts
+
+if TYPE_CHECKING:
+    from server.customer.limits import PublicLimiter
+    from server.customer.reminders import Jobs
+    from server.hq.routes import OverviewCache, Sealer
+    from server.realtime.state import Realtime
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -29,6 +35,14 @@ def system_clock() -> datetime:
 
 
 class Store:
+    # The packages' shared state, built once by `create_app` right after the store
+    # (each reads the store): typed fields, not registries keyed by the store.
+    realtime: Realtime  # the live streams' limits, shared snapshots and send watch
+    overview: OverviewCache  # HQ's overview of every branch, recomputed at most every ~1 s
+    sealer: Sealer  # HQ's background pass sealing finished days
+    public_limiter: PublicLimiter  # per-address limit of the public booking routes
+    reminders: Jobs  # booking reminders and retention, one task per server
+
     def __init__(
         self,
         *,
@@ -54,11 +68,9 @@ class Store:
         # When each hall device was last connected (server/devices/health.py).
         self.device_links = DeviceLinks(db)
 
-    def announce(
-        self, branch: BranchSettings, number: str, counter: str, name: dict[str, str]
-    ) -> dict[str, Any]:
-        """The call use-cases' `announce` (server/queue/tickets.py Announce)."""
-        return self.ports.announcer.announce(branch, number, counter, name)
+    def announced(self, event: Event) -> Event:
+        """The event as devices read it: a call with its announcement (server/ports.py)."""
+        return self.ports.announced(event, self.config.branch(event.branch))
 
     def now(self) -> datetime:
         return self.clock()
@@ -89,6 +101,6 @@ class Store:
             yield session
             session.commit()  # before_commit writes the facts of ended tickets (stats/facts.py)
             events = pending_events(session)
-        for event in events:
+        for event in map(self.announced, events):
             self.hub.publish(event)
             self.ports.on_event(event)

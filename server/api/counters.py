@@ -70,8 +70,9 @@ def _counter_action(
 async def call_next(
     branch: str, counter: str, request: Request, store: StoreDep, principal: Staff
 ) -> Any:
-    action = partial(ticket_rules.call_next, announce=store.announce)
-    return await store.run(_ticket_action, store, request, branch, counter, principal, action)
+    return await store.run(
+        _ticket_action, store, request, branch, counter, principal, ticket_rules.call_next
+    )
 
 
 @router.post("/call", response_model=TicketActionOut, response_model_exclude_unset=True)
@@ -91,7 +92,6 @@ def call_number(
         principal,
         ticket_rules.call_number,
         number=body.number,
-        announce=store.announce,
     )
 
 
@@ -99,9 +99,7 @@ def call_number(
 def recall(
     branch: str, counter: str, request: Request, store: StoreDep, principal: Staff
 ) -> dict[str, Any]:
-    return _ticket_action(
-        store, request, branch, counter, principal, ticket_rules.recall, announce=store.announce
-    )
+    return _ticket_action(store, request, branch, counter, principal, ticket_rules.recall)
 
 
 @router.post("/start", response_model=TicketActionOut, response_model_exclude_unset=True)

@@ -18,9 +18,9 @@ from server.errors import NotFound
 from server.models import HELD, Branch, Counter, Ticket, TicketStatus, User, utc
 from server.public import iso
 from server.queue import ordering
-from server.queue.calendar import business_day
 from server.queue.counters import counter_data
-from server.queue.line import as_waiting, rules_for, waiting_tickets
+from server.queue.line import as_waiting, waiting_tickets
+from server.queue.today import Today
 
 router = APIRouter(prefix="/api/v1", tags=["teller"])
 
@@ -94,13 +94,11 @@ def _current_ticket(
     }
 
 
-def counter_waiting(
-    session: Session, branch: BranchSettings, row: Counter, now: datetime
-) -> list[dict[str, Any]]:
+def counter_waiting(session: Session, row: Counter, today: Today) -> list[dict[str, Any]]:
     """The tickets this counter may call, in the order it would call them."""
-    waiting = waiting_tickets(session, branch, now)
+    branch, rules, now = today.branch, today.rules, today.now
+    waiting = waiting_tickets(session, today)
     by_id = {t.id: t for t in waiting}
-    rules = rules_for(branch)
     chosen = ordering.choose_next(
         [as_waiting(t) for t in waiting],
         counter=row.number,
@@ -136,7 +134,8 @@ def counter_summary(
     ).first()
     if row is None:
         raise NotFound(f"no counter {number!r} in branch {branch.code}", code="counter_not_found")
-    day = business_day(branch, now)
+    today = Today.of(branch, now)
+    day = today.day
     completed = list(
         session.exec(
             select(Ticket).where(
@@ -164,7 +163,7 @@ def counter_summary(
             "counter": _served_figures([t for t in completed if t.counter == row.number]),
             "teller": _served_figures([t for t in completed if t.teller == username]),
         },
-        "waiting": counter_waiting(session, branch, row, now),
+        "waiting": counter_waiting(session, row, today),
         "ratings_enabled": branch.ratings_enabled,
         "recalls_before_no_show": branch.recalls_before_no_show,
         "no_show_grace_min": branch.no_show_grace_min,

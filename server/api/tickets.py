@@ -29,6 +29,7 @@ from server.public import iso
 from server.queue.lookup import ticket_by_token
 from server.queue.snapshot import queue_snapshot, services_overview
 from server.queue.tickets import cancel_by_customer, place_of
+from server.queue.today import Today
 from server.store import Store
 
 router = APIRouter(tags=["tickets"])
@@ -112,7 +113,7 @@ def _ticket_by_token(session: Session, token: str) -> Ticket:
 
 def public_ticket(store: Any, session: Any, ticket: Ticket) -> dict[str, Any]:
     settings = store.branch(ticket.branch)
-    place = place_of(session, settings, ticket, store.now())
+    place = place_of(session, ticket, Today.of(settings, store.now()))
     service = settings.service(ticket.service)
     counter_name = None
     if ticket.counter:

@@ -29,7 +29,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from server.config import BookingSettings, BranchSettings, ServiceSettings, parse_hhmm, parse_span
+from server.config import BookingSettings, BranchSettings, ServiceSettings
 from server.customer import appointments
 from server.customer.privacy import mask_name, mask_phone, normalize_phone, public_text
 from server.customer.tables import (
@@ -76,12 +76,12 @@ def _bookable(branch: BranchSettings, code: str) -> tuple[ServiceSettings, int]:
 def slot_times(branch: BranchSettings, service: ServiceSettings, day: date) -> list[datetime]:
     """Every slot start of a day (local, aware), before any booking or block."""
     settings = settings_of(branch)
-    span = branch.hours.span_for(day) if branch.hours is not None else parse_span(settings.hours)
+    span = branch.hours.span_for(day) if branch.hours is not None else settings.hours_span
     if span is None:
         return []
     opens, closes = span
-    if service.last_ticket:
-        closes = min(closes, parse_hhmm(service.last_ticket))
+    if service.last_ticket_at is not None:
+        closes = min(closes, service.last_ticket_at)
     step = timedelta(minutes=settings.slot_min)
     start = datetime.combine(day, opens, tzinfo=branch.zone)
     end = datetime.combine(day, closes, tzinfo=branch.zone)

@@ -6,7 +6,6 @@ count against a per-address limit (server/customer/limits.py) before any work.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -29,8 +28,6 @@ from server.auth import Principal
 from server.customer import booking as booking_rules
 from server.customer import opinions as opinion_rules
 from server.customer.appointments import parse_when
-from server.customer.limits import PublicLimiter
-from server.customer.reminders import Jobs
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.models import Ticket
 from server.store import Store
@@ -38,32 +35,10 @@ from server.store import Store
 # Included by server/customer/routes.py under /api/v1.
 router = APIRouter(tags=["bookings and opinions"])
 
-_limiters: weakref.WeakKeyDictionary[Store, PublicLimiter] = weakref.WeakKeyDictionary()
-_jobs: weakref.WeakKeyDictionary[Store, Jobs] = weakref.WeakKeyDictionary()
-
-
-def install(store: Store) -> None:
-    _limiters[store] = PublicLimiter(
-        store.config.server.public_requests_per_minute, redis_url=store.config.server.redis_url
-    )
-
-
-async def startup(store: Store) -> None:
-    jobs = _jobs[store] = Jobs(store)
-    jobs.start()
-
-
-async def shutdown(store: Store) -> None:
-    jobs = _jobs.pop(store, None)
-    if jobs is not None:
-        await jobs.stop()
-
 
 def limit(store: Store, request: Request, kind: str, *, write: bool = True) -> None:
-    limiter = _limiters.get(store)
-    if limiter is not None:
-        client = request.client.host if request.client else "unknown"
-        limiter.hit(client, kind, write=write)
+    client = request.client.host if request.client else "unknown"
+    store.public_limiter.hit(client, kind, write=write)
 
 
 class BookingIn(BaseModel):

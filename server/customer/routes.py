@@ -21,23 +21,10 @@ from server.errors import InvalidInput, NotFound
 from server.models import Ticket
 from server.queue.calendar import business_day
 from server.security import refuse_invisible
-from server.store import Store
 
 router = APIRouter(prefix="/api/v1", tags=["customer"])
 # Online bookings and the opinion book (API.md v1.1), their own module.
 router.include_router(booking_routes.router)
-
-
-def install(store: Store) -> None:
-    booking_routes.install(store)
-
-
-async def startup(store: Store) -> None:
-    await booking_routes.startup(store)
-
-
-async def shutdown(store: Store) -> None:
-    await booking_routes.shutdown(store)
 
 
 class AppointmentIn(BaseModel):

@@ -29,8 +29,9 @@ from sqlmodel import Session, col
 from server.config import BranchSettings
 from server.events import Event, EventType
 from server.models import Ticket, TicketStatus, as_utc
-from server.queue.line import as_waiting, rules_for, waiting_tickets
+from server.queue.line import as_waiting, waiting_tickets
 from server.queue.ordering import people_ahead
+from server.queue.today import Today
 from server.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,11 @@ def http_post(url: str, payload: dict[str, Any]) -> None:
     response.raise_for_status()
 
 
-def approaching(
-    waiting: list[Ticket], branch: BranchSettings, now: datetime
-) -> list[tuple[Ticket, int]]:
+def approaching(waiting: list[Ticket], today: Today) -> list[tuple[Ticket, int]]:
     """Waiting tickets with N or fewer people ahead, each with its count."""
-    rules = rules_for(branch)
+    rules, now = today.rules, today.now
     everyone = [as_waiting(t) for t in waiting]
-    limit = branch.webhook_places_before
+    limit = today.branch.webhook_places_before
     out = []
     for ticket, view in zip(waiting, everyone, strict=True):
         if ticket.people_ahead_at_issue is not None and ticket.people_ahead_at_issue <= limit:
@@ -151,10 +150,11 @@ class Webhooks:
 
     def due(self, branch: BranchSettings, now: datetime) -> list[tuple[Ticket, int]]:
         """Approaching tickets not yet notified (by this process or any other)."""
+        today = Today.of(branch, now)
         with self.store.read() as session:
             return [
                 (ticket, ahead)
-                for ticket, ahead in approaching(waiting_tickets(session, branch, now), branch, now)
+                for ticket, ahead in approaching(waiting_tickets(session, today), today)
                 if ticket.id is not None and ticket.notified_at is None
             ]
 

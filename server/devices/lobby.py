@@ -21,6 +21,7 @@ from server.public import iso
 from server.queue.calendar import business_day
 from server.queue.line import waiting_in_line
 from server.queue.tickets import find_ticket_by_number, ticket_data
+from server.queue.today import Today
 
 ARRIVALS_SHOWN = 30
 
@@ -107,7 +108,7 @@ def priority_arrivals(
 
 def longest_waits(session: Session, branch: BranchSettings, now: datetime) -> list[dict[str, Any]]:
     """Per service: how many wait and the three who have waited longest."""
-    waiting = waiting_in_line(session, branch, now)
+    waiting = waiting_in_line(session, Today.of(branch, now))
     out = []
     for service in branch.services:
         mine = sorted(
@@ -156,7 +157,7 @@ def move_waiting(
     enqueued_at); published as `ticket.transferred` like a teller's transfer."""
     if branch.service(to_service) is None:
         raise InvalidInput(f"unknown service {to_service!r}", code="unknown_service")
-    ticket = find_ticket_by_number(session, branch, number, now)
+    ticket = find_ticket_by_number(session, Today.of(branch, now), number)
     if ticket.status in HELD or ticket.status != TicketStatus.waiting:
         raise Conflict(
             f"{ticket.number} is {ticket.status}; only a waiting ticket can be moved",

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -45,20 +44,17 @@ ToQuery = Annotated[str | None, Query(max_length=40)]
 
 @dataclass
 class OverviewCache:
+    """The last overview of every branch; one per app (`store.overview`)."""
+
     at: float = -1e9
     rows: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_caches: WeakKeyDictionary[Store, OverviewCache] = WeakKeyDictionary()
-
-
 def all_branches_overview(store: Store) -> list[dict[str, Any]]:
     """Every configured branch, recomputed once per OVERVIEW_TTL_S (single flight:
     callers arriving meanwhile wait for the one computation and share it)."""
-    cache = _caches.get(store)
-    if cache is None:
-        cache = _caches.setdefault(store, OverviewCache())
+    cache = store.overview
     with cache.lock:
         if time.monotonic() - cache.at >= OVERVIEW_TTL_S:
             with store.read() as session:
@@ -133,7 +129,6 @@ def hq_page(request: Request, store: StoreDep) -> Response:
 
 SEAL_EVERY_S = 600.0
 SEAL_DAYS_PER_PASS = 31  # a backlog (an upgrade) is worked off a month per pass
-_sealers: WeakKeyDictionary[Store, asyncio.Task[None]] = WeakKeyDictionary()
 
 
 def seal_all(store: Store) -> int:
@@ -159,13 +154,20 @@ async def _keep_sealing(store: Store) -> None:
         await asyncio.sleep(SEAL_EVERY_S)
 
 
-async def startup(store: Store) -> None:
-    _sealers[store] = asyncio.get_running_loop().create_task(_keep_sealing(store))
+class Sealer:
+    """The background pass that seals days; one per app (`store.sealer`), run by the
+    app's lifespan."""
 
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._task: asyncio.Task[None] | None = None
 
-async def shutdown(store: Store) -> None:
-    task = _sealers.pop(store, None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(_keep_sealing(self._store))
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task

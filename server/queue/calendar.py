@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from server.config import BranchSettings, ServiceSettings
 from server.errors import Conflict
+
+if TYPE_CHECKING:
+    from server.queue.today import Today
 
 WEEKDAY_NAMES = {
     "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
@@ -53,15 +57,15 @@ def next_opening(branch: BranchSettings, now: datetime) -> datetime | None:
     return None
 
 
-def check_open_for_tickets(branch: BranchSettings, service: ServiceSettings, now: datetime) -> None:
+def check_open_for_tickets(service: ServiceSettings, today: Today) -> None:
     """Raise BranchClosed, saying when to come back, outside hours or after the
     service's last-ticket time."""
+    branch, now, local = today.branch, today.now, today.local
     if branch.hours is None and service.last_ticket_at is None:
         return
-    local = now.astimezone(branch.zone)
     closes = None
     if branch.hours is not None:
-        span = branch.hours.span_for(local.date())
+        span = today.opening
         if span is None or not (span[0] <= local.time() < span[1]):
             raise BranchClosed(
                 _come_back(branch, now, "The branch is closed now", "本网点现在不营业")

@@ -27,7 +27,8 @@ from server.db import connection_of
 from server.models import HELD, Counter, CounterState, Ticket, TicketEvent, TicketStatus, utc
 from server.queue import ordering
 from server.queue.calendar import business_day
-from server.queue.line import LINE_COLUMNS, rules_for
+from server.queue.line import LINE_COLUMNS
+from server.queue.today import Today
 
 # The forward play below reorders the line at most this often (simulated seconds)
 # and this many times (a reorder that cannot change the order is skipped), and is
@@ -308,21 +309,13 @@ _LINE_WHERE = (
 _LINE = sa_select(*LINE_COLUMNS).where(*_LINE_WHERE).limit(MAX_PLAYED)
 
 
-def _line_params(branch: BranchSettings, now: datetime) -> dict[str, Any]:
-    """Today's waiting tickets (as line.waiting_in_line reads them)."""
-    return {"branch": branch.code, "day": business_day(branch, now)}
-
-
-def _line(
-    session: Session,
-    branch: BranchSettings,
-    rules: ordering.Rules,
-    now: datetime,
-    skip: int | None,
-) -> list[_Played] | None:
+def _line(session: Session, today: Today, skip: int | None) -> list[_Played] | None:
     """Today's line as the play needs it (the hot part of an estimate: plain loops);
-    None when it has MAX_PLAYED tickets or more (too long to play)."""
-    rows = connection_of(session).execute(_LINE, _line_params(branch, now)).all()
+    None when it has MAX_PLAYED tickets or more (too long to play). The same tickets
+    as line.waiting_in_line reads."""
+    rules, now = today.rules, today.now
+    params = {"branch": today.branch.code, "day": today.day}
+    rows = connection_of(session).execute(_LINE, params).all()
     if len(rows) >= MAX_PLAYED:
         return None
     weights, ranks, targets = rules.weights, rules.ranks, rules.target_wait_s
@@ -483,15 +476,13 @@ def _starts(
 
 def estimate_wait_s(
     session: Session,
-    branch: BranchSettings,
     service: ServiceSettings,
     ahead: int,
     *,
+    today: Today,
     ticket: ordering.Waiting | None = None,
-    now: datetime | None = None,
 ) -> int:
-    """Without `now`: people ahead x recent service time / counters serving. With
-    `now`: the counters are played forward, each taking the next ticket it may call
+    """The counters are played forward from `today.now`, each taking the next ticket it may call
     in the order of the rules at that moment and holding it for its service's recent
     mean time, until one takes `ticket` (None: a new ticket of `service`). An open
     counter starts when its customer's mean time is over (at once when idle); a
@@ -500,24 +491,23 @@ def estimate_wait_s(
     Playing it forward counts what the plain division misses: counters shared with
     other services, a counter busy with a customer, priority tickets overtaking, a
     counter at lunch."""
+    branch, now = today.branch, today.now
     desks = _desks(session, branch)
-    habits = _habits(session, branch, business_day(branch, now)) if now is not None else None
+    habits = _habits(session, branch, today.day)
     if (
-        now is None
-        or habits is None
-        or not any(
+        not any(
             service.code in d.services
             and (d.state != CounterState.closed or d.number in habits.opens)
             for d in desks
         )
         or ahead >= MAX_PLAYED  # the line is longer still: too long to play
     ):
-        # No time, no counter that may serve the service today, or a line too long to
-        # play: the plain division.
+        # No counter that may serve the service today, or a line too long to play: the
+        # plain division (people ahead x recent service time / counters serving).
         per_customer = recent_service_time_s(session, branch, service)
         return _division(desks, service.code, ahead, per_customer)
-    rules = rules_for(branch)
-    line = _line(session, branch, rules, now, ticket.id if ticket is not None else None)
+    rules = today.rules
+    line = _line(session, today, ticket.id if ticket is not None else None)
     if line is None:  # too long to play
         per_customer = recent_service_time_s(session, branch, service)
         return _division(desks, service.code, ahead, per_customer)

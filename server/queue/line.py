@@ -4,8 +4,7 @@ branch built from its config."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, or_, union_all
 from sqlalchemy import select as sa_select
@@ -15,7 +14,9 @@ from server.config import BranchSettings
 from server.db import connection_of
 from server.models import Ticket, TicketStatus, utc
 from server.queue import ordering
-from server.queue.calendar import business_day
+
+if TYPE_CHECKING:
+    from server.queue.today import Today
 
 
 def rules_for(branch: BranchSettings) -> ordering.Rules:
@@ -47,16 +48,15 @@ def as_waiting(ticket: Ticket) -> ordering.Waiting:
 
 
 def _waiting_where(
-    branch: BranchSettings,
-    now: datetime,
+    today: Today,
     service: str | None,
     counter: tuple[str, Sequence[str]] | None,
 ) -> list[Any]:
     """Today's waiting tickets; only one service's, or only those a counter may call."""
     where: list[Any] = [
-        col(Ticket.branch) == branch.code,
+        col(Ticket.branch) == today.branch.code,
         col(Ticket.status) == TicketStatus.waiting,
-        col(Ticket.business_day) == business_day(branch, now),
+        col(Ticket.business_day) == today.day,
     ]
     if service is not None:
         where.append(col(Ticket.service) == service)
@@ -68,14 +68,13 @@ def _waiting_where(
 
 def waiting_tickets(
     session: Session,
-    branch: BranchSettings,
-    now: datetime,
+    today: Today,
     *,
     service: str | None = None,
     counter: tuple[str, Sequence[str]] | None = None,
 ) -> list[Ticket]:
     """Today's waiting tickets as rows (see _waiting_where for the filters)."""
-    return list(session.exec(select(Ticket).where(*_waiting_where(branch, now, service, counter))))
+    return list(session.exec(select(Ticket).where(*_waiting_where(today, service, counter))))
 
 
 _TICKET = Ticket.__table__  # type: ignore[attr-defined]
@@ -109,8 +108,7 @@ def as_waiting_rows(rows: Iterable[Any]) -> list[ordering.Waiting]:
 
 def waiting_in_line(
     session: Session,
-    branch: BranchSettings,
-    now: datetime,
+    today: Today,
     *,
     service: str | None = None,
     counter: tuple[str, Sequence[str]] | None = None,
@@ -118,7 +116,7 @@ def waiting_in_line(
     """Like waiting_tickets, but only the columns the rules read: on the hot paths
     (issue, call-next) building full ORM rows for a long queue cost more than the
     rest of the request."""
-    query = sa_select(*LINE_COLUMNS).where(*_waiting_where(branch, now, service, counter))
+    query = sa_select(*LINE_COLUMNS).where(*_waiting_where(today, service, counter))
     return as_waiting_rows(session.execute(query).all())
 
 
@@ -161,8 +159,7 @@ def _heads_statement(services: tuple[str, ...], priorities: tuple[str, ...]) -> 
 
 def heads_of_line(
     session: Session,
-    branch: BranchSettings,
-    now: datetime,
+    today: Today,
     *,
     counter: str,
     services: Sequence[str],
@@ -170,7 +167,7 @@ def heads_of_line(
     """The waiting tickets a counter might call next: the first HEADS_PER_GROUP of
     each group (see above). Call-next reads these instead of the whole line, so its
     cost does not grow with the length of the queue."""
-    priorities = tuple(p.code for p in branch.all_priorities())
+    priorities = tuple(p.code for p in today.branch.all_priorities())
     statement = _heads_statement(tuple(services), priorities)
-    params = {"branch": branch.code, "day": business_day(branch, now), "counter": counter}
+    params = {"branch": today.branch.code, "day": today.day, "counter": counter}
     return as_waiting_rows(connection_of(session).execute(statement, params))

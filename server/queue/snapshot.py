@@ -13,9 +13,9 @@ from server.events import EventType
 from server.models import Branch, Counter, Service, TicketEvent, as_utc
 from server.public import iso
 from server.queue import ordering
-from server.queue.calendar import business_day, today_window
 from server.queue.counters import counter_data
-from server.queue.line import as_waiting, rules_for, waiting_tickets
+from server.queue.line import as_waiting, waiting_tickets
+from server.queue.today import Today
 from server.queue.wait_range import estimate_with_range
 
 RECENT_CALLS = 10
@@ -24,9 +24,9 @@ RECENT_CALLS = 10
 def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> dict[str, Any]:
     row = session.get(Branch, branch.code)
     assert row is not None
-    rules = rules_for(branch)
-    waiting = waiting_tickets(session, branch, now)
-    ordered = ordering.in_order([as_waiting(t) for t in waiting], rules, now)
+    today = Today.of(branch, now)
+    waiting = waiting_tickets(session, today)
+    ordered = ordering.in_order([as_waiting(t) for t in waiting], today.rules, now)
     by_id = {t.id: t for t in waiting}
     services_open = {
         s.code: s.open for s in session.exec(select(Service).where(Service.branch == branch.code))
@@ -55,13 +55,12 @@ def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> d
     counters = list(
         session.exec(select(Counter).where(Counter.branch == branch.code).order_by(col(Counter.id)))
     )
-    day_start, day_end = today_window(branch, now)
     calls = session.exec(
         select(TicketEvent)
         .where(
             TicketEvent.branch == branch.code,
             col(TicketEvent.type).in_([EventType.ticket_called, EventType.ticket_recalled]),
-            col(TicketEvent.at) >= as_utc(day_start),  # today's calls only
+            col(TicketEvent.at) >= as_utc(today.starts),  # today's calls only
         )
         .order_by(col(TicketEvent.seq).desc())
         .limit(RECENT_CALLS)
@@ -71,8 +70,8 @@ def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> d
         "branch": {"code": branch.code, "name": branch.name.model_dump()},
         "notice": {"zh": row.notice_zh, "en": row.notice_en},
         # The business day shown, and when the next one begins (the TV re-reads then).
-        "business_day": business_day(branch, now).isoformat(),
-        "next_day_at": day_end.isoformat(),
+        "business_day": today.day.isoformat(),
+        "next_day_at": today.ends.isoformat(),
         "services": services,
         "counters": [counter_data(session, c) for c in counters],
         "recent_calls": [
@@ -90,10 +89,10 @@ def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> d
 
 
 def _promise(
-    session: Session, branch: BranchSettings, settings: ServiceSettings, ahead: int, now: datetime
+    session: Session, settings: ServiceSettings, ahead: int, today: Today
 ) -> dict[str, Any]:
     """A new ticket's promised wait: the point and the range (server/queue/wait_range.py)."""
-    _, promise = estimate_with_range(session, branch, settings, ahead, now=now)
+    _, promise = estimate_with_range(session, settings, ahead, today=today)
     return {"estimated_wait_s": promise.point, "estimated_wait_range_s": list(promise.pair)}
 
 
@@ -101,7 +100,8 @@ def services_overview(
     session: Session, branch: BranchSettings, now: datetime
 ) -> list[dict[str, Any]]:
     """`GET /services`: what the kiosk shows."""
-    waiting = waiting_tickets(session, branch, now)
+    today = Today.of(branch, now)
+    waiting = waiting_tickets(session, today)
     rows = {s.code: s for s in session.exec(select(Service).where(Service.branch == branch.code))}
     overview = []
     for settings in branch.services:
@@ -114,7 +114,7 @@ def services_overview(
                 "name": settings.name.model_dump(),
                 "open": row.open if row else settings.open,
                 "waiting": count,
-                **_promise(session, branch, settings, count, now),
+                **_promise(session, settings, count, today),
                 "target_wait_s": round(settings.target_wait_min * 60),
             }
         )

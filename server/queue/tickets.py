@@ -6,7 +6,6 @@ change; the caller commits, then publishes."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,28 +33,14 @@ from server.models import (
 )
 from server.public import TicketPublic
 from server.queue import desk, ordering
-from server.queue.calendar import business_day, check_open_for_tickets
+from server.queue.calendar import check_open_for_tickets
 from server.queue.line import (
     as_waiting,
     heads_of_line,
-    rules_for,
     waiting_in_line,
 )
+from server.queue.today import Today
 from server.queue.wait_range import estimate_with_range
-
-# (branch, number, counter number, counter name {zh,en}) -> {"text": {...}, "audio": [...]}
-Announce = Callable[[BranchSettings, str, str, dict[str, str]], dict[str, Any]]
-
-
-def text_only_announcement(
-    branch: BranchSettings, number: str, counter: str, counter_name: dict[str, str]
-) -> dict[str, Any]:
-    voice = branch.voice
-    text = {
-        lang: voice.templates[lang].format(number=number, counter=counter, service="")
-        for lang in voice.languages
-    }
-    return {"text": text, "audio": [], "repeat": voice.repeat}
 
 
 def _priority(branch: BranchSettings, code: str) -> PrioritySettings:
@@ -178,11 +163,10 @@ def _counted_cheaply(branch: BranchSettings, ticket: Ticket) -> bool:
     return branch.ordering == "weighted" and ticket.target_counter is None
 
 
-def place_of(
-    session: Session, branch: BranchSettings, ticket: Ticket, now: datetime, *, new: bool = False
-) -> Place:
+def place_of(session: Session, ticket: Ticket, today: Today, *, new: bool = False) -> Place:
     """Position and estimated wait. `new`: the ticket is being issued and is not
     written yet."""
+    branch = today.branch
     if ticket.status != TicketStatus.waiting:
         return Place(None, None)
     me = as_waiting(ticket)
@@ -190,12 +174,12 @@ def place_of(
         ahead = _ahead_of_new_ticket(session, ticket)
     else:
         # people_ahead only counts the ticket's own queue, so only that service is read.
-        waiting = waiting_in_line(session, branch, now, service=ticket.service)
-        ahead = ordering.people_ahead(me, waiting, rules_for(branch), now)
+        waiting = waiting_in_line(session, today, service=ticket.service)
+        ahead = ordering.people_ahead(me, waiting, today.rules, today.now)
     service = branch.service(ticket.service)
     if service is None:
         return Place(ahead, None)
-    raw, promise = estimate_with_range(session, branch, service, ahead, ticket=me, now=now)
+    raw, promise = estimate_with_range(session, service, ahead, today=today, ticket=me)
     return Place(ahead, promise.point, promise.pair, raw)
 
 
@@ -258,12 +242,13 @@ def issue_ticket(
             f"{settings.name.zh}暂停取号。{settings.name.en} is not taking tickets now.",
             code="service_closed",
         )
-    check_open_for_tickets(branch, settings, now)
+    today = Today.of(branch, now)  # the day every step below reads
+    check_open_for_tickets(settings, today)
     priority_from = None
     notice = None
     if appointment is not None:
         priority, priority_from, notice = _appointment_class(branch, appointment, now)
-    day = business_day(branch, now)
+    day = today.day
     prefix = _priority(branch, priority).prefix
     ticket = Ticket(
         token=secrets.token_urlsafe(18),
@@ -289,11 +274,11 @@ def issue_ticket(
     # another kiosk issued meanwhile is then counted, and the estimate redone. (The
     # strict ordering has no cheap count: there the place is taken under the lock.)
     early = _counted_cheaply(branch, ticket)
-    place = place_of(session, branch, ticket, now, new=True) if early else None
+    place = place_of(session, ticket, today, new=True) if early else None
     ticket.seq = _next_seq(session, branch.code, settings.code, day)
     ticket.number = f"{prefix}{settings.prefix}{ticket.seq:03d}"
     if place is None or _ahead_of_new_ticket(session, ticket) != place.position:
-        place = place_of(session, branch, ticket, now, new=True)
+        place = place_of(session, ticket, today, new=True)
     # The row is written once, promise included.
     ticket.estimated_wait_s = place.estimated_wait_s
     ticket.estimate_raw_s = place.estimate_raw_s
@@ -384,25 +369,16 @@ def held_ticket(session: Session, counter: Counter) -> Ticket:
     return ticket
 
 
-def _announce_data(
-    branch: BranchSettings, counter: str, name: dict[str, str], ticket: Ticket, announce: Announce
-) -> dict[str, Any]:
-    return {
-        "counter_name": name,
-        "announcement": announce(branch, ticket.number, counter, name),
-    }
-
-
 def _give_to_counter(
     session: Session,
     branch: BranchSettings,
     counter: desk.Desk,
     ticket: Ticket,
     now: datetime,
-    announce: Announce,
     **extra: Any,
 ) -> Ticket:
-    """The claimed ticket is the counter's now; the call is announced."""
+    """The claimed ticket is the counter's now. The call's announcement (text, audio) is
+    the display side's: the voice port adds it as the event leaves (server/ports.py)."""
     assert ticket.id is not None
     priority = ordering.effective_priority(as_waiting(ticket), now) != ordering.NORMAL
     streak = counter.consecutive_priority + 1 if priority else 0
@@ -413,7 +389,7 @@ def _give_to_counter(
         EventType.ticket_called,
         ticket,
         now,
-        **_announce_data(branch, counter.number, counter.name, ticket, announce),
+        counter_name=counter.name,
         **extra,
     )
     return ticket
@@ -426,33 +402,31 @@ def call_next(
     counter: str,
     username: str,
     now: datetime,
-    announce: Announce = text_only_announcement,
 ) -> Ticket:
     row = desk.teller_desk(session, branch, counter, username)
     desk.ensure_free_and_open(session, row)
-    waiting = heads_of_line(session, branch, now, counter=row.number, services=row.services)
+    today = Today.of(branch, now)
+    waiting = heads_of_line(session, today, counter=row.number, services=row.services)
     candidates = ordering.choose_next(
         waiting,
         counter=row.number,
         services=row.services,
         consecutive_priority=row.consecutive_priority,
-        rules=rules_for(branch),
+        rules=today.rules,
         now=now,
     )
     for candidate in candidates:
         ticket = desk.claim(session, candidate.id, row, username, now, skip_locked=True)
         if ticket is not None:
-            return _give_to_counter(session, branch, row, ticket, now, announce)
+            return _give_to_counter(session, branch, row, ticket, now)
     raise QueueEmpty("nobody is waiting for this counter")
 
 
-def find_ticket_by_number(
-    session: Session, branch: BranchSettings, number: str, now: datetime
-) -> Ticket:
+def find_ticket_by_number(session: Session, today: Today, number: str) -> Ticket:
     ticket = session.exec(
         select(Ticket).where(
-            Ticket.branch == branch.code,
-            Ticket.business_day == business_day(branch, now),
+            Ticket.branch == today.branch.code,
+            Ticket.business_day == today.day,
             func.upper(Ticket.number) == number.strip().upper(),
         )
     ).first()
@@ -469,13 +443,12 @@ def call_number(
     username: str,
     number: str,
     now: datetime,
-    announce: Announce = text_only_announcement,
 ) -> Ticket:
     """Call one ticket by its number: a waiting one, or a no-show within its grace
     period (reinstated)."""
     row = desk.teller_desk(session, branch, counter, username)
     desk.ensure_free_and_open(session, row)
-    ticket = find_ticket_by_number(session, branch, number, now)
+    ticket = find_ticket_by_number(session, Today.of(branch, now), number)
     reinstated = False
     if ticket.status == TicketStatus.no_show:
         finished = utc(ticket.finished_at)
@@ -500,7 +473,7 @@ def call_number(
     if called is None:
         raise Conflict(f"{ticket.number} was just called elsewhere", code="not_waiting")
     return _give_to_counter(
-        session, branch, row, called, now, announce, reinstated=reinstated, by_number=True
+        session, branch, row, called, now, reinstated=reinstated, by_number=True
     )
 
 
@@ -511,7 +484,6 @@ def recall(
     counter: str,
     username: str,
     now: datetime,
-    announce: Announce = text_only_announcement,
 ) -> Ticket:
     row = teller_counter(session, branch, counter, username)
     ticket = held_ticket(session, row)
@@ -526,9 +498,7 @@ def recall(
         ticket,
         now,
         recall_count=ticket.recall_count,
-        **_announce_data(
-            branch, row.number, {"zh": row.name_zh, "en": row.name_en}, ticket, announce
-        ),
+        counter_name={"zh": row.name_zh, "en": row.name_en},
     )
     return ticket
 

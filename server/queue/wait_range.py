@@ -33,8 +33,8 @@ from server.config import BranchSettings, ServiceSettings
 from server.db import connection_of
 from server.models import Ticket, utc
 from server.queue import ordering
-from server.queue.calendar import business_day
 from server.queue.estimate import estimate_wait_s
+from server.queue.today import Today
 
 K_S = 30.0  # added to both sides of the ratio: a 0 s estimate still has a spread
 # Groups by the raw estimate (seconds): a long promise is relatively surer.
@@ -198,11 +198,11 @@ def read_record(session: Session, branch: BranchSettings, now: datetime) -> list
     return record
 
 
-def calibration_for(session: Session, branch: BranchSettings, now: datetime) -> Calibration:
+def calibration_for(session: Session, today: Today) -> Calibration:
     """The branch's calibration, re-read when REFRESH_S of `now` have passed (or the
     day changed, or the clock went back)."""
+    branch, now, day = today.branch, today.now, today.day
     key = (session.get_bind().engine.url.render_as_string(), branch.code)
-    day = business_day(branch, now)
     cached = _CACHE.get(key)
     if cached is not None:
         read_at, cached_day, calibration = cached
@@ -215,28 +215,20 @@ def calibration_for(session: Session, branch: BranchSettings, now: datetime) -> 
     return calibration
 
 
-def wait_range(
-    session: Session,
-    branch: BranchSettings,
-    raw: int,
-    service: str,
-    priority: str,
-    now: datetime,
-) -> WaitRange:
+def wait_range(session: Session, today: Today, raw: int, service: str, priority: str) -> WaitRange:
     """The point and range promised for a raw estimate of `raw` seconds."""
-    return calibration_for(session, branch, now).apply(float(raw), service, priority)
+    return calibration_for(session, today).apply(float(raw), service, priority)
 
 
 def estimate_with_range(
     session: Session,
-    branch: BranchSettings,
     service: ServiceSettings,
     ahead: int,
     *,
-    now: datetime,
+    today: Today,
     ticket: ordering.Waiting | None = None,
 ) -> tuple[int, WaitRange]:
     """The raw estimate (estimate.estimate_wait_s) and the promise made of it."""
-    raw = estimate_wait_s(session, branch, service, ahead, ticket=ticket, now=now)
+    raw = estimate_wait_s(session, service, ahead, today=today, ticket=ticket)
     priority = ticket.priority if ticket is not None else ordering.NORMAL
-    return raw, wait_range(session, branch, raw, service.code, priority, now)
+    return raw, wait_range(session, today, raw, service.code, priority)

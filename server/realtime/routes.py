@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
@@ -24,8 +23,7 @@ from server.auth import Principal
 from server.devices.health import device_of
 from server.errors import LobbyQError, NotAuthenticated
 from server.realtime.fanout import frame_writer
-from server.realtime.snapshots import stop_shared
-from server.realtime.stream import BranchStream, SendWatch, for_counter, limits_for, parse_since
+from server.realtime.stream import BranchStream, SendWatch, for_counter, parse_since
 from server.store import Store
 from server.web.device import DEVICE_COOKIE
 
@@ -74,12 +72,12 @@ async def branch_events(websocket: WebSocket, branch: str) -> None:
     since = parse_since(websocket.query_params.get("since"))
     device = device_of(principal, websocket.query_params.get("client"))
     if device is None:
-        await serve_until_closed(websocket, stream, send_watch(store), since)
+        await serve_until_closed(websocket, stream, store.realtime.watch, since)
         return
     kind, name = device
     await store.device_links.opened(branch, kind, name, store.now())
     try:
-        await serve_until_closed(websocket, stream, send_watch(store), since)
+        await serve_until_closed(websocket, stream, store.realtime.watch, since)
     finally:
         await store.device_links.closed(branch, kind, name, store.now())
 
@@ -117,24 +115,3 @@ async def _until_disconnect(websocket: WebSocket) -> None:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
-
-
-_watches: WeakKeyDictionary[Store, SendWatch] = WeakKeyDictionary()
-
-
-def send_watch(store: Store) -> SendWatch:
-    watch = _watches.get(store)
-    if watch is None:
-        watch = _watches[store] = SendWatch(limits_for(store))
-    return watch
-
-
-def install(store: Store) -> None:
-    limits_for(store)
-
-
-async def shutdown(store: Store) -> None:
-    stop_shared(store)
-    watch = _watches.get(store)
-    if watch is not None:
-        watch.stop()

@@ -25,7 +25,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from starlette.concurrency import run_in_threadpool
 
@@ -124,21 +123,3 @@ class SharedSnapshots:
 
     def stop(self) -> None:
         self._latest.clear()
-
-
-_shared: WeakKeyDictionary[Store, SharedSnapshots] = WeakKeyDictionary()
-
-
-def shared_snapshots(
-    store: Store, read: Callable[[Store, BranchSettings], dict[str, Any]]
-) -> SharedSnapshots:
-    found = _shared.get(store)
-    if found is None:
-        found = _shared[store] = SharedSnapshots(store, read)
-    return found
-
-
-def stop_shared(store: Store) -> None:
-    found = _shared.pop(store, None)
-    if found is not None:
-        found.stop()

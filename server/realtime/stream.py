@@ -18,7 +18,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
@@ -30,7 +29,6 @@ from server.hub.base import Subscription
 from server.models import Branch, TicketEvent
 from server.queue.snapshot import queue_snapshot
 from server.realtime.fanout import WriteFrame, text_frame
-from server.realtime.snapshots import shared_snapshots
 from server.store import Store
 
 log = logging.getLogger("lobbyq.realtime")
@@ -43,16 +41,6 @@ class Limits:
     heartbeat_s: float = 15.0  # a ping after this much silence
     send_timeout_s: float = 10.0  # a client that takes longer to accept a message is dropped
     max_replay: int = 1000  # `since` further behind than this gets a snapshot
-
-
-_limits: WeakKeyDictionary[Store, Limits] = WeakKeyDictionary()
-
-
-def limits_for(store: Store) -> Limits:
-    limits = _limits.get(store)
-    if limits is None:
-        limits = _limits[store] = Limits()
-    return limits
 
 
 # --- reading the log ------------------------------------------------------------------
@@ -94,7 +82,7 @@ def read_events(
             .where(col(TicketEvent.seq) <= last)
             .order_by(col(TicketEvent.seq))
         ).all()
-        events = [Event.from_row(r) for r in rows]
+        events = [store.announced(Event.from_row(r)) for r in rows]
     expected = list(range(after + 1, last + 1))
     if [e.seq for e in events] != expected:
         return None
@@ -183,7 +171,7 @@ class BranchStream:
     ) -> None:
         self.store = store
         self.branch = branch
-        self.limits = limits_for(store)
+        self.limits = store.realtime.limits
         self._send = send
         self._write_frame = write_frame
         self.last = -1  # seq of the last message sent
@@ -197,7 +185,7 @@ class BranchStream:
     async def run(self, since: int | None) -> None:
         self._loop = asyncio.get_running_loop()
         self.sent_at = self._loop.time()
-        snapshots = shared_snapshots(self.store, read_snapshot)
+        snapshots = self.store.realtime.snapshots
         async with self.store.hub.subscribe(self.branch.code) as subscription:
             snapshots.tap(subscription)
             try:
@@ -306,7 +294,7 @@ class BranchStream:
 
     async def _send_snapshot(self) -> None:
         """The branch's shared snapshot: built once per change (snapshots.py)."""
-        snapshot = await shared_snapshots(self.store, read_snapshot).get(self.branch, dumps)
+        snapshot = await self.store.realtime.snapshots.get(self.branch, dumps)
         await self._send_timed(snapshot.text)
         self.last = snapshot.seq
         self.snapshots += 1

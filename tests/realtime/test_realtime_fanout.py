@@ -21,8 +21,7 @@ from websockets.sync.client import connect
 from server.config import AppConfig
 from server.events import Event
 from server.realtime.fanout import text_frame
-from server.realtime.routes import send_watch
-from server.realtime.stream import BranchStream, limits_for
+from server.realtime.stream import BranchStream
 from tests.realtime.conftest import FanoutLiveServer, issue, receive, ws_url
 from tests.support import DISPLAY_TOKEN, LiveServer
 
@@ -36,7 +35,7 @@ def fanout_server(config: AppConfig) -> Iterator[LiveServer]:
 
 def streams(server: LiveServer) -> list[BranchStream]:
     assert server.store is not None
-    return list(send_watch(server.store).watched)
+    return list(server.store.realtime.watch.watched)
 
 
 def wait_until(condition: Any, timeout: float = 20) -> None:
@@ -107,8 +106,8 @@ def test_a_client_that_stops_reading_is_dropped_and_others_get_everything(
 ) -> None:
     store = fanout_server.store
     assert store is not None
-    limits_for(store).send_timeout_s = 0.3
-    watch = send_watch(store)
+    store.realtime.limits.send_timeout_s = 0.3
+    watch = store.realtime.watch
     url = ws_url(fanout_server, token=DISPLAY_TOKEN)
     with connect(url, open_timeout=10, max_size=None) as healthy:
         first = receive(healthy)

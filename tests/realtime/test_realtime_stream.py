@@ -13,7 +13,7 @@ from server.app import create_app
 from server.config import AppConfig
 from server.events import EventType, NoticeUpdatedData, record
 from server.hub import MemoryHub
-from server.realtime.stream import BranchStream, limits_for
+from server.realtime.stream import BranchStream
 from server.store import Store
 from tests.support import run_async as run
 
@@ -150,7 +150,7 @@ def test_an_overflowed_subscriber_gets_a_fresh_snapshot_and_goes_on(
 
 def test_resume_from_the_log_or_a_snapshot(config: AppConfig) -> None:
     store = make_store(config)
-    limits_for(store).max_replay = 2
+    store.realtime.limits.max_replay = 2
 
     async def first_messages(since: int | None, count: int) -> list[dict[str, Any]]:
         recorder = Recorder()
@@ -201,13 +201,13 @@ def test_a_client_stuck_in_a_send_is_dropped_and_others_are_not(config: AppConfi
     from server.realtime.stream import SendWatch
 
     store = make_store(config)
-    limits_for(store).send_timeout_s = 0.3
+    store.realtime.limits.send_timeout_s = 0.3
 
     async def scenario() -> tuple[bool, bool, int]:
         await store.hub.start()
         stuck, healthy = Recorder(), Recorder()
         stuck.gate.clear()  # never takes its first message
-        watch = SendWatch(limits_for(store), interval_s=0.05)
+        watch = SendWatch(store.realtime.limits, interval_s=0.05)
         streams = [
             BranchStream(store, store.branch("b1"), stuck.send),
             BranchStream(store, store.branch("b1"), healthy.send),

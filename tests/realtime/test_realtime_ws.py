@@ -9,7 +9,6 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from server.config import AppConfig
-from server.realtime.stream import limits_for
 from tests.realtime.conftest import (
     Connect,
     call_next,
@@ -69,7 +68,7 @@ class TestSnapshotThenEvents:
         self, server: LiveServer, ws: Connect
     ) -> None:
         assert server.store is not None
-        limits_for(server.store).heartbeat_s = 0.2
+        server.store.realtime.limits.heartbeat_s = 0.2
         with ws(server, token=DISPLAY_TOKEN) as connection:
             snapshot = json.loads(connection.recv(timeout=10))
             ping = json.loads(connection.recv(timeout=10))
@@ -117,7 +116,7 @@ class TestResume:
 
     def test_a_since_too_far_behind_gets_a_snapshot(self, server: LiveServer, ws: Connect) -> None:
         assert server.store is not None
-        limits_for(server.store).max_replay = 3
+        server.store.realtime.limits.max_replay = 3
         for _ in range(5):
             issue(server, "A")
         with ws(server, token=DISPLAY_TOKEN, since=1) as connection:

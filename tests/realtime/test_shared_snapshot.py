@@ -7,15 +7,14 @@ import asyncio
 from typing import Any
 
 from server.config import AppConfig
-from server.realtime.snapshots import shared_snapshots
-from server.realtime.stream import BranchStream, read_snapshot
+from server.realtime.stream import BranchStream
 from tests.realtime.test_realtime_stream import Recorder, make_store, write_notice
 from tests.support import run_async as run
 
 
 def test_one_build_per_change_for_a_crowd(config: AppConfig) -> None:
     store = make_store(config)
-    snapshots = shared_snapshots(store, read_snapshot)
+    snapshots = store.realtime.snapshots
 
     async def scenario() -> dict[str, Any]:
         await store.hub.start()
@@ -62,7 +61,7 @@ def test_one_build_per_change_for_a_crowd(config: AppConfig) -> None:
 def test_the_last_subscriber_leaving_retires_the_snapshot(config: AppConfig) -> None:
     """Nobody watches the branch meanwhile: an event then must not leave the old one."""
     store = make_store(config)
-    snapshots = shared_snapshots(store, read_snapshot)
+    snapshots = store.realtime.snapshots
 
     async def scenario() -> tuple[int, int, int]:
         await store.hub.start()

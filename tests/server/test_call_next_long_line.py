@@ -14,6 +14,7 @@ from server.errors import QueueEmpty
 from server.models import Counter
 from server.queue import ordering, tickets
 from server.queue.line import rules_for, waiting_in_line
+from server.queue.today import Today
 from tests.server.builders import QueueEnv
 
 WAITING = 5000
@@ -24,7 +25,7 @@ def expected_next(env: QueueEnv, number: str) -> int | None:
     """The reference: the rules over every waiting ticket."""
     with env.db.read() as session:
         row = session.exec(select(Counter).where(Counter.number == number)).one()
-        whole = waiting_in_line(session, env.branch, env.clock())
+        whole = waiting_in_line(session, Today.of(env.branch, env.clock()))
     chosen = ordering.choose_next(
         whole,
         counter=number,

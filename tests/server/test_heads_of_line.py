@@ -14,6 +14,7 @@ from sqlmodel import col
 from server.models import Ticket
 from server.queue import ordering
 from server.queue.line import HEADS_PER_GROUP, heads_of_line, rules_for, waiting_in_line
+from server.queue.today import Today
 from tests.server.builders import QueueEnv
 
 COUNTERS = {"1": ["A", "B"], "3": ["B"], "4": ["C"]}
@@ -59,12 +60,11 @@ def test_heads_choose_what_the_whole_line_chooses(ordered_env: QueueEnv) -> None
     for _ in range(12):  # later and later: scores grow, targets pass, windows open
         env.clock.advance(rng.uniform(20, 60))
         with env.db.read() as session:
-            whole = waiting_in_line(session, env.branch, env.clock())
+            whole = waiting_in_line(session, Today.of(env.branch, env.clock()))
             for counter in COUNTERS:
                 heads = heads_of_line(
                     session,
-                    env.branch,
-                    env.clock(),
+                    Today.of(env.branch, env.clock()),
                     counter=counter,
                     services=COUNTERS[counter],
                 )
@@ -96,6 +96,7 @@ def test_an_appointment_whose_window_opened_overtakes_a_long_group(env: QueueEnv
     late = env.issue("A", "appointment")
     env.clock.advance(300)
     with env.db.read() as session:
-        heads = heads_of_line(session, env.branch, env.clock(), counter="1", services=["A", "B"])
+        today = Today.of(env.branch, env.clock())
+        heads = heads_of_line(session, today, counter="1", services=["A", "B"])
     assert best(env, "1", heads, 0)[0] == late.id
     assert env.call("1").id == late.id

@@ -12,6 +12,7 @@ from server.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
 from server.models import Appointment, Ticket, TicketEvent, TicketStatus
 from server.queue import counters, tickets
 from server.queue.calendar import BranchClosed
+from server.queue.today import Today
 from tests.server.builders import QueueEnv, make_env
 from tests.support import FakeClock
 
@@ -197,14 +198,17 @@ class TestCallNext:
 
 
 class TestRecallStartComplete:
-    def test_recall_counts_and_announces_again(self, env: QueueEnv) -> None:
+    def test_recall_counts_and_is_logged_for_the_display_to_announce(self, env: QueueEnv) -> None:
         env.issue("A")
         env.open("1")
         env.call("1")
         recalled = env.act(tickets.recall, "1")
         assert recalled.recall_count == 1
         last = events(env)[-1]
-        assert last.type == "ticket.recalled" and last.data["announcement"]["text"]["zh"]
+        assert last.type == "ticket.recalled" and last.data["recall_count"] == 1
+        assert last.data["counter_name"]["zh"]
+        # The queue makes no announcement: the voice port adds it (tests/server/test_ports.py).
+        assert "announcement" not in last.data
 
     def test_complete_without_start_counts_service_from_the_call(self, env: QueueEnv) -> None:
         env.issue("A")
@@ -397,6 +401,8 @@ class TestPositionAtIssue:
                     priority=priority,
                     now=env.clock(),
                 )
-                by_rules = tickets.place_of(session, env.branch, issued.ticket, env.clock())
+                by_rules = tickets.place_of(
+                    session, issued.ticket, Today.of(env.branch, env.clock())
+                )
             assert issued.place.position == by_rules.position
             env.clock.advance(7)

@@ -79,7 +79,6 @@ class Day:
             counter,
             username,
             number=number,
-            announce=tickets.text_only_announcement,
         )
 
     def cancel(self, s: float, number: str) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from server.realtime.stream import limits_for
 from tests.support import DISPLAY_TOKEN, LiveServer
 from tests.web.proxy import DropProxy
 
@@ -113,7 +112,7 @@ def test_live_js_resumes_fills_gaps_and_backs_off(
     # Too far behind for a replay: the server sends a fresh snapshot and the page
     # starts again from it.
     assert server.store is not None
-    limits_for(server.store).max_replay = 1
+    server.store.realtime.limits.max_replay = 1
     drops = stats(page)["drops"]
     proxy.refuse = True
     proxy.cut()
@@ -127,7 +126,7 @@ def test_live_js_resumes_fills_gaps_and_backs_off(
 
     # A lost message: the next one shows the hole, the client reconnects with since= at
     # once and the server replays it.
-    limits_for(server.store).max_replay = 1000
+    server.store.realtime.limits.max_replay = 1000
     lost = page.evaluate("window.live.seq") + 2
     proxy.lose.add(lost)
     issue(server, 3)

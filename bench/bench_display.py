@@ -129,6 +129,11 @@ def serve_lobbyq(config_json: str, port: int, ws: str, trace: str) -> None:
             trace_file.write(f"{event.data['number']} {start} {time.perf_counter()}\n")
 
     hub.deliver = traced
+    if ws == "lobbyq":  # exactly what `lobbyq serve` runs (its heap settings included)
+        from server.cli import run_server
+
+        run_server(app, host="127.0.0.1", port=port)
+        return
     uvicorn.run(
         app,
         host="127.0.0.1",

@@ -18,11 +18,15 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -65,9 +69,23 @@ def serve_floor(port: int, payload: str) -> None:
         asyncio.run(main())
 
 
-async def storm(url: str, count: int) -> tuple[float, list[float], int]:
-    """All clients at once; returns (seconds until the last snapshot, per-client
-    latencies in ms, clients that got nothing within the deadline)."""
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Storm:
+    total_s: float  # until the last client has its snapshot
+    firsts: list[float]  # each client's connect -> snapshot, ms
+    missing: int  # clients that got nothing within the deadline
+    client_cpu_s: float  # this process (the clients) during the storm
+    server_cpu_s: float  # the server process during the storm
+
+
+async def storm(url: str, count: int, server_pid: int, profile: Any = None) -> Storm:
+    """All clients at once, measured with the CPU each side used."""
     loop = asyncio.get_running_loop()
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     firsts: list[float] = []
@@ -93,17 +111,24 @@ async def storm(url: str, count: int) -> tuple[float, list[float], int]:
         except OSError:
             return
 
+    server_cpu = cpu_s(server_pid)
+    client_cpu = time.process_time()
     t0 = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(count)))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), 120)
     total = time.perf_counter() - t0
+    client_cpu = time.process_time() - client_cpu
+    server_cpu = cpu_s(server_pid) - server_cpu
+    if profile is not None:
+        profile.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        profile.wait(60)
     for client in clients:
         client.close()
         if client.opened.done() and not client.opened.cancelled():
             client.opened.exception()  # retrieved: a refused client is counted as missing
     await asyncio.sleep(1.0)
-    return total, firsts, count - len(firsts)
+    return Storm(total, firsts, count - len(firsts), client_cpu, server_cpu)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -116,23 +141,51 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
-def row(label: str, count: int, total: float, firsts: list[float], missing: int) -> str:
-    ordered = sorted(firsts) or [float("nan")]
+def row(label: str, count: int, measured: Storm) -> str:
+    ordered = sorted(measured.firsts) or [float("nan")]
 
     def pct(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
     return (
-        f"| {label:<28} | {count:>7} | {total:>8.2f} | {pct(0.5):>8.0f} | {pct(0.99):>8.0f} | "
-        f"{missing:>7} |"
+        f"| {label:<28} | {count:>7} | {measured.total_s:>8.2f} | {pct(0.5):>8.0f} | "
+        f"{pct(0.99):>8.0f} | {measured.missing:>7} | {measured.server_cpu_s:>12.2f} | "
+        f"{measured.client_cpu_s:>12.2f} |"
     )
 
 
-async def run(count: int, waiting: int) -> list[str]:
+def start_profile(py_spy: str | None, pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy recording the server until SIGINT (collapsed stacks, one line each)."""
+    if not py_spy:
+        return None
+    return subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "-o",
+            str(out),
+        ]
+    )
+
+
+async def run(count: int, waiting: int, py_spy: str | None = None) -> list[str]:
+    raise_fd_limit()
+    lobbyq, payload = await run_lobbyq(count, waiting, py_spy)
+    floor = await run_floor(count, payload)
+    return [f"snapshot: {len(payload.encode())} bytes, {waiting} waiting", floor, lobbyq]
+
+
+async def run_lobbyq(count: int, waiting: int, py_spy: str | None) -> tuple[str, str]:
+    """LobbyQ's storm: its table row, and the snapshot message the floor is to send."""
     from tests.support import DISPLAY_TOKEN, KIOSK_TOKEN
 
-    raise_fd_limit()
-    rows = []
     with tempfile.TemporaryDirectory(prefix="lobbyq-storm-") as tmp:
         config = lobbyq_config(Path(tmp))
         port = free_port()
@@ -157,11 +210,15 @@ async def run(count: int, waiting: int) -> list[str]:
                 separators=(",", ":"),
             )
             url = f"ws://127.0.0.1:{port}/ws/branches/b1?token={DISPLAY_TOKEN}"
-            await storm(url, 50)  # warm-up: imports, first snapshot
-            total, firsts, missing = await storm(url, count)
-            rows.append(row("LobbyQ (`lobbyq serve`)", count, total, firsts, missing))
+            await storm(url, 50, process.pid)  # warm-up: imports, first snapshot
+            profile = start_profile(py_spy, process.pid, ROOT / "test-artifacts/reconnect.txt")
+            measured = await storm(url, count, process.pid, profile)
+            return row("LobbyQ (`lobbyq serve`)", count, measured), payload
         finally:
             stop(process)
+
+
+async def run_floor(count: int, payload: str) -> str:
     floor_port = free_port()
     floor = subprocess.Popen(
         [sys.executable, __file__, "serve-floor", str(floor_port)],
@@ -174,13 +231,11 @@ async def run(count: int, waiting: int) -> list[str]:
     try:
         wait_port(floor_port)
         url = f"ws://127.0.0.1:{floor_port}/"
-        await storm(url, 50)
-        total, firsts, missing = await storm(url, count)
-        rows.insert(0, row("floor: bare websockets", count, total, firsts, missing))
+        await storm(url, 50, floor.pid)
+        measured = await storm(url, count, floor.pid)
+        return row("floor: bare websockets", count, measured)
     finally:
         stop(floor)
-    rows.insert(0, f"snapshot: {len(payload.encode())} bytes, {waiting} waiting")
-    return rows
 
 
 def main() -> None:
@@ -190,11 +245,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=5000)
     parser.add_argument("--waiting", type=int, default=100)
+    parser.add_argument(
+        "--py-spy",
+        metavar="PATH",
+        help="py-spy executable: record LobbyQ's server during its storm "
+        "(collapsed stacks in test-artifacts/reconnect.txt)",
+    )
     args = parser.parse_args()
-    lines = asyncio.run(run(args.clients, args.waiting))
+    try:  # the clients' loop: uvloop when installed, for both servers alike
+        import uvloop
+
+        lines = uvloop.run(run(args.clients, args.waiting, args.py_spy))
+    except ImportError:
+        lines = asyncio.run(run(args.clients, args.waiting, args.py_spy))
     print(lines[0])
-    print("| server                       | clients |  all s   | p50 ms   | p99 ms   | missing |")
-    print("|------------------------------|--------:|---------:|---------:|---------:|--------:|")
+    print(
+        "| server                       | clients |  all s   | p50 ms   | p99 ms   | missing |"
+        " server CPU s | client CPU s |"
+    )
+    print(
+        "|------------------------------|--------:|---------:|---------:|---------:|--------:|"
+        "-------------:|-------------:|"
+    )
     for line in lines[1:]:
         print(line)
 

@@ -222,7 +222,6 @@ def create_app(
     from server.stats import routes as stats_routes
 
     routers = [
-        realtime_routes.router,
         customer_routes.router,
         stats_routes.router,
         teller_routes.router,
@@ -273,6 +272,7 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     for router in routers:
         app.include_router(router)
+    realtime_routes.mount(app)  # first of the routes: a reconnect storm matches it at once
     install_offline_docs(app)
     install_security(app, config.server)
     app.add_middleware(BodyLimit, max_bytes=config.server.max_body_bytes)

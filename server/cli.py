@@ -111,6 +111,10 @@ def _banner(settings: AppConfig, base: str) -> None:
 def run_server(application: Any, *, host: str, port: int) -> None:
     import uvicorn
 
+    from server.realtime.heap import settle_heap
+
+    settle_heap()  # thousands of sockets: the collector must not rescan them all the time
+
     # ws: uvicorn's websockets-sansio plus ready-made frames for the fan-out to displays;
     # no permessage-deflate: small JSON on a LAN, and it cost CPU and zlib memory per
     # screen (server/realtime/fanout.py, bench/bench_display.py).
@@ -124,6 +128,10 @@ def run_server(application: Any, *, host: str, port: int) -> None:
         ws="server.realtime.fanout:FanoutWebSocketProtocol",
         ws_per_message_deflate=False,
         ws_ping_interval=20,
+        # After a restart every display reconnects at once: a short accept queue drops
+        # their SYNs and each dropped one waits 1 s (then 3 s...) to try again. The
+        # kernel caps it at net.core.somaxconn (docs/deployment.md).
+        backlog=8192,
         proxy_headers=False,  # [server] trusted_proxies decides (server/security.py)
         # SIGTERM: stop accepting, close WebSockets (1001), let requests in flight end;
         # whatever still runs after 3 s is cancelled, so the process is gone within 5 s.

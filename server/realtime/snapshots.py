@@ -3,7 +3,7 @@
 After a restart thousands of TVs and phones reconnect within seconds, and each needs
 the branch's state first. Reading it once per subscriber (a few statements and the
 ordering of the line) made 5,000 reconnects take ~11 s. Here a branch's snapshot is
-built once and kept, message text included, until the next
+built once and kept, message text and WebSocket frame included, until the next
 event of that branch; subscribers arriving while it is being built wait for that one
 build (single flight).
 
@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from server.config import BranchSettings
 from server.events import Event
 from server.hub.base import Subscription
+from server.realtime.fanout import text_frame
 from server.store import Store
 
 log = logging.getLogger("lobbyq.realtime")
@@ -43,6 +44,7 @@ MAX_AGE_S = 2.0
 class Snapshot:
     seq: int
     text: str  # the whole message: {"type": "snapshot", "seq", "data"}
+    frame: bytes  # the same as one ready-made server frame (fanout.py), for every subscriber
     generation: int
     built_at: float  # loop time
 
@@ -84,7 +86,9 @@ class SharedSnapshots:
             data = await run_in_threadpool(self._read, self.store, branch)
             self.builds += 1
             text = dumps({"type": "snapshot", "seq": int(data["seq"]), "data": data})
-            made = Snapshot(int(data["seq"]), text, generation, loop.time())
+            made = Snapshot(
+                int(data["seq"]), text, text_frame(text.encode()), generation, loop.time()
+            )
             if followed and self._generation.get(code, 0) == generation:
                 self._latest[code] = made
             future.set_result(made)

@@ -223,13 +223,8 @@ class BranchStream:
         if self.keep is not None and not self.keep(event):
             self.last = event.seq
             return True
-        assert self._write_frame is not None
-        try:
-            written = self._write_frame(event_frame(event))
-        except Exception:  # never let one connection break the hub's delivery to others
-            log.debug("direct write failed", exc_info=True)
-            return False
-        if not written:
+        # never let one connection break the hub's delivery to others
+        if not self._write_shared(event_frame(event)):
             return False
         self.last = event.seq
         self.sent_at = self._loop.time()
@@ -295,9 +290,23 @@ class BranchStream:
     async def _send_snapshot(self) -> None:
         """The branch's shared snapshot: built once per change (snapshots.py)."""
         snapshot = await self.store.realtime.snapshots.get(self.branch, dumps)
-        await self._send_timed(snapshot.text)
+        if self._write_shared(snapshot.frame):
+            self.sent_at = self._loop.time()
+        else:
+            await self._send_timed(snapshot.text)
         self.last = snapshot.seq
         self.snapshots += 1
+
+    def _write_shared(self, frame: bytes) -> bool:
+        """Write a frame shared by every subscriber (the branch's snapshot) as it is,
+        with no encoding or framing per connection; False: use the ASGI send."""
+        if self._write_frame is None:
+            return False
+        try:
+            return self._write_frame(frame)
+        except Exception:  # the ASGI send then reports what is wrong with the socket
+            log.debug("shared frame write failed", exc_info=True)
+            return False
 
     async def _send_ping(self) -> None:
         await self._send_timed(

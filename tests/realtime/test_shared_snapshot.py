@@ -4,6 +4,7 @@ event (or the last subscriber leaving) retires it, so nobody gets an old one."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from server.config import AppConfig
@@ -80,3 +81,53 @@ def test_the_last_subscriber_leaving_retires_the_snapshot(config: AppConfig) -> 
 
     seq, shown, builds = run(scenario())
     assert shown == seq and builds == 2
+
+
+def test_the_crowd_is_written_one_shared_frame(config: AppConfig) -> None:
+    """Where the server offers ready-made frames (fanout.py), every subscriber gets the
+    very same bytes: no encoding or framing per connection. A connection refusing the
+    frame (paused) gets the same snapshot through the ordinary send."""
+    store = make_store(config)
+
+    async def scenario() -> tuple[list[bytes], list[Recorder], Recorder]:
+        await store.hub.start()
+        frames: list[bytes] = []
+        crowd = [Recorder() for _ in range(30)]
+
+        def writer(recorder: Recorder) -> Callable[[bytes], bool]:
+            def write(frame: bytes) -> bool:
+                frames.append(frame)
+                return recorder.write(frame)
+
+            return write
+
+        paused = Recorder()
+        tasks = [
+            asyncio.create_task(
+                BranchStream(store, store.branch("b1"), r.send, writer(r)).run(None)
+            )
+            for r in crowd
+        ]
+        paused.gate.clear()  # refuses direct frames, and its send waits for the gate
+        tasks.append(
+            asyncio.create_task(
+                BranchStream(store, store.branch("b1"), paused.send, paused.write).run(None)
+            )
+        )
+        for recorder in crowd:
+            await recorder.until(1)
+        paused.gate.set()
+        await paused.until(1)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return frames, crowd, paused
+
+    frames, crowd, paused = run(scenario())
+    assert len(frames) == len(crowd)
+    assert all(frame is frames[0] for frame in frames)  # one object, shared
+    for recorder in crowd:
+        assert recorder.direct == 1
+        assert [m["type"] for m in recorder.messages] == ["snapshot"]
+        assert recorder.messages[0] == crowd[0].messages[0]
+    assert paused.direct == 0 and paused.messages == crowd[0].messages

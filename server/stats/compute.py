@@ -28,7 +28,7 @@ from server.db import connection_of
 from server.errors import InvalidInput
 from server.events import EventType
 from server.models import TicketEvent, User, utc
-from server.queue.calendar import business_day, day_starts, today_window
+from server.queue.calendar import business_day, day_starts
 
 GroupBy = Literal["service", "counter", "teller", "priority", "hour", "day"]
 GROUPINGS: tuple[str, ...] = ("service", "counter", "teller", "priority", "hour", "day")
@@ -246,16 +246,18 @@ def _parse_bound(value: str, branch: BranchSettings, *, is_end: bool, name: str)
 def parse_range(
     branch: BranchSettings, from_: str | None, to: str | None, now: datetime
 ) -> DateRange:
-    """Dates or ISO datetimes, local to the branch; the default is today."""
-    start = (
-        _parse_bound(from_, branch, is_end=False, name="from")
-        if from_
-        else today_window(branch, now)[0]
-    )
+    """Dates or ISO datetimes, local to the branch; the default is today. The business
+    day the range begins in is worked out once: `now`'s, or `from`'s."""
+    if from_:
+        start = _parse_bound(from_, branch, is_end=False, name="from")
+        first = business_day(branch, start)
+    else:
+        first = business_day(branch, now)
+        start = day_starts(branch, first)
     if to:
         end = _parse_bound(to, branch, is_end=True, name="to")
     else:
-        end = day_starts(branch, business_day(branch, start) + timedelta(days=1))
+        end = day_starts(branch, first + timedelta(days=1))
     if end <= start:
         raise InvalidInput("`to` must come after `from`", code="invalid_range")
     if end - start > timedelta(days=MAX_RANGE_DAYS):

@@ -18,15 +18,22 @@ from server.customer.webhook import Webhooks
 from server.models import TicketEvent
 from server.ports import AppPorts, NoNotifier, NoPrinting, TextAnnouncer
 from server.realtime.stream import read_events
-from server.store import Store
 from tests.support import FakeClock, LiveServer, make_config
+
+
+def started(
+    database_url: str, tmp_path: Path, clock: FakeClock, ports: AppPorts | None = None
+) -> LiveServer:
+    """The real app with the real ports, or with these (built once, as create_app does)."""
+    config: AppConfig = make_config(database_url, tmp_path / "data")
+    given = None if ports is None else (lambda _: ports)
+    return LiveServer(config=config, clock=clock, ports=given).start()
 
 
 def test_create_app_builds_the_real_ports_once(
     database_url: str, tmp_path: Path, clock: FakeClock
 ) -> None:
-    config: AppConfig = make_config(database_url, tmp_path / "data")
-    server = LiveServer(config=config, clock=clock).start()
+    server = started(database_url, tmp_path, clock)
     try:
         assert server.store is not None
         ports = server.store.ports
@@ -40,13 +47,9 @@ def test_create_app_builds_the_real_ports_once(
 def test_fakes_given_to_create_app_see_each_issue_and_event(
     database_url: str, tmp_path: Path, clock: FakeClock
 ) -> None:
-    config: AppConfig = make_config(database_url, tmp_path / "data")
     announcer, notifier = TextAnnouncer(), NoNotifier()
-
-    def fakes(_: Store) -> AppPorts:
-        return AppPorts(printing=NoPrinting(), announcer=announcer, notifier=notifier)
-
-    server = LiveServer(config=config, clock=clock, ports=fakes).start()
+    fakes = AppPorts(printing=NoPrinting(), announcer=announcer, notifier=notifier)
+    server = started(database_url, tmp_path, clock, fakes)
     try:
         with server.client("kiosk") as kiosk, server.client("teller1") as desk:
             issued = kiosk.post("/branches/b1/tickets", json={"service": "A"})
@@ -89,13 +92,10 @@ def test_the_display_side_announces_a_call_live_and_replayed(
 ) -> None:
     """The queue logs a bare call; the voice port adds the announcement as the event
     leaves the server, the same live (hub, webhook) and replayed from the log."""
-    config: AppConfig = make_config(database_url, tmp_path / "data")
     announcer, notifier = CountingAnnouncer(), NoNotifier()
-
-    def fakes(_: Store) -> AppPorts:
-        return AppPorts(announcer=announcer, notifier=notifier)
-
-    server = LiveServer(config=config, clock=clock, ports=fakes).start()
+    server = started(
+        database_url, tmp_path, clock, AppPorts(announcer=announcer, notifier=notifier)
+    )
     try:
         with server.client("kiosk") as kiosk, server.client("teller1") as desk:
             kiosk.post("/branches/b1/tickets", json={"service": "A"}).raise_for_status()
@@ -158,15 +158,11 @@ def test_the_printer_api_and_the_audio_route_use_the_ports_fields(
     database_url: str, tmp_path: Path, clock: FakeClock
 ) -> None:
     """The routes take the printers and the voice from `store.ports`, whatever they are."""
-    config: AppConfig = make_config(database_url, tmp_path / "data")
     wav = tmp_path / "0123abcd.wav"
     wav.write_bytes(b"RIFF-not-really")
     printing = ShelfPrinting()
-
-    def fakes(_: Store) -> AppPorts:
-        return AppPorts(printing=printing, announcer=OneFileAnnouncer(wav))
-
-    server = LiveServer(config=config, clock=clock, ports=fakes).start()
+    fakes = AppPorts(printing=printing, announcer=OneFileAnnouncer(wav))
+    server = started(database_url, tmp_path, clock, fakes)
     try:
         with server.client("kiosk") as kiosk, server.client("manager") as manager:
             ticket = kiosk.post("/branches/b1/tickets", json={"service": "A"}).json()
@@ -189,12 +185,7 @@ def test_the_printer_api_and_the_audio_route_use_the_ports_fields(
 def test_without_printers_the_printer_api_is_a_404(
     database_url: str, tmp_path: Path, clock: FakeClock
 ) -> None:
-    config: AppConfig = make_config(database_url, tmp_path / "data")
-
-    def fakes(_: Store) -> AppPorts:
-        return AppPorts(printing=NoPrinting())
-
-    server = LiveServer(config=config, clock=clock, ports=fakes).start()
+    server = started(database_url, tmp_path, clock, AppPorts(printing=NoPrinting()))
     try:
         with server.client("manager") as manager:
             states = manager.get("/branches/b1/printers")

@@ -82,11 +82,7 @@ def weekday_index(weekday: str) -> int:
 def today_weekday(branch: BranchSettings, now: datetime) -> str:
     """The weekday of the branch's business day at `now` (its reset time, its zone):
     the plan's default, on the server's clock."""
-    return weekday_of(business_day(branch, now))
-
-
-def weekday_of(day: date) -> str:
-    return WEEKDAYS[day.weekday()]
+    return WEEKDAYS[business_day(branch, now).weekday()]
 
 
 def slot_label(slot: int) -> str:
@@ -96,14 +92,14 @@ def slot_label(slot: int) -> str:
 
 
 def learn_demand(
-    session: Session, branch: BranchSettings, weekday: str, weeks: int, today: date
+    session: Session, branch: BranchSettings, weekday: str | None, weeks: int, today: date
 ) -> Demand:
-    """The last `weeks` days of that weekday before `today` (the business day the plan
-    is made on), from the event log (read by sequence number: the (branch, seq) index,
-    a binary search for each day)."""
+    """The last `weeks` days of that weekday (default: `today`'s) before `today` (the
+    business day the plan is made on), from the event log (read by sequence number:
+    the (branch, seq) index, a binary search for each day)."""
     if not 1 <= weeks <= 26:
         raise InvalidInput("weeks must be between 1 and 26", code="invalid_weeks")
-    wanted = weekday_index(weekday)
+    wanted = weekday_index(weekday) if weekday is not None else today.weekday()
     back = (today.weekday() - wanted) % 7 or 7
     days = [today - timedelta(days=back + 7 * k) for k in range(weeks)]
     counts: dict[str, list[float]] = {s.code: [0.0] * SLOTS for s in branch.services}

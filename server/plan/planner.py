@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from server.config import BranchSettings
 from server.plan import erlang
-from server.plan.demand import SLOT_MIN, Demand, learn_demand, slot_label, weekday_of
+from server.plan.demand import SLOT_MIN, Demand, learn_demand, slot_label
 from server.queue import ordering
 from server.queue.calendar import business_day
 from server.queue.line import rules_for
@@ -395,8 +395,7 @@ def plan_on(
     seed: int = 1,
 ) -> Plan:
     """The plan made on business day `today`."""
-    chosen = weekday if weekday is not None else weekday_of(today)
-    demand = learn_demand(session, branch, chosen, weeks, today)
+    demand = learn_demand(session, branch, weekday, weeks, today)
     return plan_for(branch, demand, seed=seed)
 
 

@@ -55,6 +55,13 @@ class BusinessDays:
         return None
 
 
+def today_window(branch: BranchSettings, now: datetime) -> tuple[datetime, datetime]:
+    """The business day `now` falls in, as [start, end): what every page calls
+    "today" (recent calls, waiting, counts) begins at the reset time, not midnight."""
+    day = business_day(branch, now)
+    return day_starts(branch, day), day_starts(branch, day + timedelta(days=1))
+
+
 class BranchClosed(Conflict):
     code = "branch_closed"
 

@@ -28,7 +28,7 @@ from server.db import connection_of
 from server.errors import InvalidInput
 from server.events import EventType
 from server.models import TicketEvent, User, utc
-from server.queue.calendar import business_day, day_starts
+from server.queue.calendar import business_day, day_starts, today_window
 
 GroupBy = Literal["service", "counter", "teller", "priority", "hour", "day"]
 GROUPINGS: tuple[str, ...] = ("service", "counter", "teller", "priority", "hour", "day")
@@ -250,14 +250,10 @@ def parse_range(
     day the range begins in is worked out once: `now`'s, or `from`'s."""
     if from_:
         start = _parse_bound(from_, branch, is_end=False, name="from")
-        first = business_day(branch, start)
+        first_ends = day_starts(branch, business_day(branch, start) + timedelta(days=1))
     else:
-        first = business_day(branch, now)
-        start = day_starts(branch, first)
-    if to:
-        end = _parse_bound(to, branch, is_end=True, name="to")
-    else:
-        end = day_starts(branch, first + timedelta(days=1))
+        start, first_ends = today_window(branch, now)
+    end = _parse_bound(to, branch, is_end=True, name="to") if to else first_ends
     if end <= start:
         raise InvalidInput("`to` must come after `from`", code="invalid_range")
     if end - start > timedelta(days=MAX_RANGE_DAYS):

@@ -29,6 +29,7 @@ from server.errors import InvalidInput
 from server.events import EventType
 from server.models import TicketEvent, User, utc
 from server.queue.calendar import business_day, day_starts, today_window
+from server.stats.answers import StatsOut, StatsRow
 
 GroupBy = Literal["service", "counter", "teller", "priority", "hour", "day"]
 GROUPINGS: tuple[str, ...] = ("service", "counter", "teller", "priority", "hour", "day")
@@ -538,6 +539,18 @@ class Report:
             "rows": self.rows,
             "totals": self.totals,
         }
+
+    def answer(self) -> StatsOut:
+        """GET /stats' answer: the rows' figures as their typed shape."""
+        return StatsOut(
+            branch=self.branch,
+            group_by=self.group_by,
+            from_=self.span.start.isoformat(),
+            to=self.span.end.isoformat(),
+            timezone=self.timezone,
+            rows=[StatsRow(**row) for row in self.rows],
+            totals=StatsRow(**self.totals),
+        )
 
 
 Key = str | int | None

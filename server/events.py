@@ -3,12 +3,13 @@ numbered per branch, and published to the hub only after the commit."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar, get_args
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session
 
@@ -270,18 +271,47 @@ class StoredEvent(Protocol):
 def stored_event(row: StoredEvent) -> AnyEvent:
     """A stored event row as its typed model: the payload is parsed once, and readers use
     attributes (`event.data.number`) instead of `data.get("number")`."""
-    return EVENTS.validate_python(
-        {"type": row.type, "seq": row.seq, "at": utc(row.at), "data": row.data or {}}
-    )
+    wire = {"type": row.type, "seq": row.seq, "at": utc(row.at), "data": row.data or {}}
+    try:
+        return EVENTS.validate_python(wire)
+    except ValidationError:
+        model = _DATA_OF.get(row.type)
+        if model is None:
+            raise
+        return EVENTS.validate_python({**wire, "data": as_stored(row.data or {}, model)})
 
 
 def stored_data(payload: str | dict[str, Any] | None, model: type[D]) -> D:
     """A stored event's payload as its data model, for a reader that knows the event's
     type (the statistics' fold): from the JSON text when the query read it as text
     (parsed and checked in one pass, pydantic-core's), else from the decoded column."""
-    if isinstance(payload, str):
-        return model.model_validate_json(payload)
-    return model.model_validate(payload or {})
+    try:
+        if isinstance(payload, str):
+            return model.model_validate_json(payload)
+        return model.model_validate(payload or {})
+    except ValidationError:
+        raw = json.loads(payload) if isinstance(payload, str) else payload or {}
+        return model.model_validate(as_stored(raw, model))
+
+
+def as_stored(payload: dict[str, Any], model: type[Wire]) -> dict[str, Any]:
+    """A payload an earlier LobbyQ wrote, made readable by today's model — the log is kept
+    for years and is never rewritten: keys the model no longer has are dropped, and a
+    field added since that may be null reads as null (an issued ticket of v1.0 has no
+    `estimated_wait_range_s`). Only the rows that fail the strict read come here."""
+    fields = model.model_fields
+    kept = {key: value for key, value in payload.items() if key in fields}
+    for name, info in fields.items():
+        if name not in kept and info.is_required() and type(None) in get_args(info.annotation):
+            kept[name] = None
+    return kept
+
+
+# Each event type's data model, read off the union (for the stored rows' lenient read).
+_DATA_OF: dict[str, type[Wire]] = {
+    get_args(member.model_fields["type"].annotation)[0]: member.model_fields["data"].annotation
+    for member in get_args(get_args(AnyEvent)[0])
+}
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from server.config import AppConfig, BranchSettings
+from server.dashboard import stamp
 from server.dashboard.simulator import DayPlan, simulate_day
 from server.db import Database, connection_of
 from server.errors import LobbyQError
@@ -58,6 +60,7 @@ _SEQ = DailySequence.__table__  # type: ignore[attr-defined]
 _BRANCH = Branch.__table__  # type: ignore[attr-defined]
 _USER = User.__table__  # type: ignore[attr-defined]
 
+DAY = timedelta(days=1)
 TEMPLATE_DAY = date(2026, 1, 5)  # any weekday: the template is moved to each date
 # Times inside an event's data (ticket_data): moved with the row's own times.
 DATA_TIMES = ("issued_at", "enqueued_at", "called_at")
@@ -86,6 +89,10 @@ class Filler:
     _templates: dict[tuple[str, int, float], Template] = field(default_factory=dict)
     template_s: float = 0.0  # time spent simulating templates (real use-cases)
     copy_s: float = 0.0  # time spent copying them
+    # PostgreSQL: templates staged on one connection and stamped (stamp.py).
+    _connection: Connection | None = None
+    _staged: dict[int, stamp.Staged | None] = field(default_factory=dict)
+    _stamper: stamp.Stamper = field(default_factory=stamp.Stamper)
 
     def template(self, branch: BranchSettings, plan: DayPlan) -> Template:
         layout = branch.model_dump_json(exclude={"code", "name", "kiosks", "displays"})
@@ -104,6 +111,69 @@ class Filler:
             copied = copy_day(session, branch, day, template, now)
         self.copy_s += time.perf_counter() - started
         return copied
+
+    def fill_branch(
+        self, branch: BranchSettings, days: Sequence[tuple[date, DayPlan]], now: datetime
+    ) -> int:
+        """Fill these days of one branch (in ascending order); returns the tickets
+        written. PostgreSQL stamps them in one transaction; else day by day."""
+        chosen = [(day, self.template(branch, plan)) for day, plan in days]
+        if not self.db.is_sqlite and chosen:
+            started = time.perf_counter()
+            stamped = self._stamp(branch, chosen, now)
+            self.copy_s += time.perf_counter() - started
+            if stamped is not None:
+                return stamped
+        return sum(self.fill(branch, day, plan, now) for day, plan in days)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()  # its temporary tables go with it
+            self._connection = None
+
+    def _staged_of(self, template: Template) -> stamp.Staged | None:
+        if self._connection is None:
+            self._connection = self.db.engine.connect()
+        if id(template) not in self._staged:
+            with Session(bind=self._connection) as session:
+                self._staged[id(template)] = stamp.stage(connection_of(session), template)
+                session.commit()
+        return self._staged[id(template)]
+
+    def _stamp(
+        self, branch: BranchSettings, chosen: Sequence[tuple[date, Template]], now: datetime
+    ) -> int | None:
+        """None when a day cannot be stamped (copy_day then does them all)."""
+        targets: dict[int, list[stamp.Target]] = {}
+        staged_of: dict[int, stamp.Staged] = {}
+        for day, template in chosen:
+            staged = self._staged_of(template)
+            delta = facts.local_midnight(day, branch.zone) - facts.local_midnight(
+                template.day, branch.zone
+            )
+            days = stamp.whole_days(delta)
+            if staged is None or days is None:
+                return None
+            staged_of[id(template)] = staged
+            targets.setdefault(id(template), []).append(stamp.Target(branch.code, day, days))
+        first, last = chosen[0][0], chosen[-1][0]
+        assert self._connection is not None
+        with Session(bind=self._connection) as session:
+            taken = stamp.taken_days(session, branch.code, first, last) & {d for d, _ in chosen}
+            if taken:
+                raise LobbyQError(
+                    f"branch {branch.code} already has tickets on {min(taken).isoformat()}",
+                    code="day_not_empty",
+                )
+            if facts.sealed_through(session, branch.code) is None:
+                facts.seal_days(session, branch, facts.local_midnight(first + DAY, branch.zone))
+            tellers = {t["username"]: t for _, tm in chosen for t in tm.tellers}
+            _ensure_tellers(session, tellers.values())
+            for key, batch in targets.items():
+                self._stamper.write(session, staged_of[key], batch)
+            stamp.seal_in_order(session, branch, [(d, staged_of[id(tm)]) for d, tm in chosen], now)
+            session.commit()
+        return sum(len(template.tickets) for _, template in chosen)
 
 
 def alone_on(config: AppConfig, branch: BranchSettings, url: str) -> AppConfig:

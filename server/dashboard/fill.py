@@ -61,21 +61,28 @@ def fill_days(
         return result.lines()
     filler = Filler(config=config, db=db) if bulk else None
     tickets = days = 0
-    for b_index, branch in enumerate(branches):
-        for d_index, day in enumerate(_open_days(branch, first, last)):
-            chosen = replace(plan, seed=seed_of(seed, b_index, d_index, distinct_days))
+    try:
+        for b_index, branch in enumerate(branches):
+            plans = [
+                (day, replace(plan, seed=seed_of(seed, b_index, d_index, distinct_days)))
+                for d_index, day in enumerate(_open_days(branch, first, last))
+            ]
             if filler is not None:
-                tickets += filler.fill(branch, day, chosen, now_utc())
+                tickets += filler.fill_branch(branch, plans, now_utc())
             else:
-                result = simulate_day(
-                    branch=branch, write=db.write, read=db.read, day=day, plan=chosen
-                )
-                tickets += result.issued
-                with db.write() as session:
-                    facts.reseal(session, branch, day, now_utc())
-            days += 1
-        elapsed = time.monotonic() - started
-        echo(f"{branch.code}: done ({days} days, {tickets} tickets so far, {elapsed:.0f} s)")
+                for day, chosen in plans:
+                    result = simulate_day(
+                        branch=branch, write=db.write, read=db.read, day=day, plan=chosen
+                    )
+                    tickets += result.issued
+                    with db.write() as session:
+                        facts.reseal(session, branch, day, now_utc())
+            days += len(plans)
+            elapsed = time.monotonic() - started
+            echo(f"{branch.code}: done ({days} days, {tickets} tickets so far, {elapsed:.0f} s)")
+    finally:
+        if filler is not None:
+            filler.close()
     elapsed = time.monotonic() - started
     mode = "bulk copies of template days" if bulk else "the real use-cases"
     lines = [

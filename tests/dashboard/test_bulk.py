@@ -17,9 +17,9 @@ from server.config import AppConfig
 from server.dashboard.fill import fill_days
 from server.db import Database
 from server.errors import LobbyQError
-from server.models import FactDay, TicketEvent
+from server.models import FactDay, TicketEvent, TicketFact, now_utc
 from server.stats.compute import DateRange, build_report, log_facts
-from server.stats.facts import facts_in, local_midnight
+from server.stats.facts import facts_in, local_midnight, rebuild
 from tests.hq.conftest import hq_config
 from tests.support import drop_database, fresh_database_url
 
@@ -107,3 +107,35 @@ def test_bulk_refuses_a_filled_day(two: Any) -> None:
     with pytest.raises(LobbyQError) as refused:
         fill_days(config, db, branches=config.branches[:1], bulk=True, **SCHEDULE)
     assert refused.value.code == "day_not_empty"
+
+
+def test_rebuild_from_the_log_gives_the_bulk_facts_and_rollups(two: Any) -> None:
+    """The bulk path writes fact rows and rollups itself (on PostgreSQL stamped by the
+    server, stamp.py); `lobbyq rebuild-facts` folding the copied log must make the same."""
+    _, _, config, db = two
+    fill_days(config, db, branches=config.branches, bulk=True, **SCHEDULE)
+
+    def derived() -> tuple[list[Any], list[Any]]:
+        with db.read() as session:
+            fact_rows = session.execute(
+                select(TicketFact).order_by(col(TicketFact.ticket_id))
+            ).scalars()
+            days = session.execute(
+                select(FactDay).order_by(col(FactDay.branch), col(FactDay.day))
+            ).scalars()
+            return (
+                [f.model_dump() for f in fact_rows],
+                [d.model_dump(exclude={"sealed_at"}) for d in days],
+            )
+
+    written = derived()
+    assert len(written[0]) > 100 and len(written[1]) == 8
+    with db.write() as session:
+        for branch in config.branches:
+            rebuild(session, branch, now_utc())
+    rebuilt_facts, rebuilt_days = derived()
+    assert rebuilt_facts == written[0]
+    # The rebuild also seals the empty days after the filled ones, up to the day
+    # before yesterday: zero rollups.
+    assert [d for d in rebuilt_days if d["issued"]] == written[1]
+    assert len(rebuilt_days) > len(written[1])

@@ -25,7 +25,8 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -92,7 +93,9 @@ class Filler:
     # PostgreSQL: templates staged on one connection and stamped (stamp.py).
     _connection: Connection | None = None
     _staged: dict[int, stamp.Staged | None] = field(default_factory=dict)
-    _stamper: stamp.Stamper = field(default_factory=stamp.Stamper)
+    stamper: stamp.Stamper = field(default_factory=stamp.Stamper)
+    stage_s: float = 0.0  # time spent staging templates (PostgreSQL)
+    index_s: float = 0.0  # time spent dropping and making indexes (a deferred fill)
 
     def template(self, branch: BranchSettings, plan: DayPlan) -> Template:
         layout = branch.model_dump_json(exclude={"code", "name", "kiosks", "displays"})
@@ -131,13 +134,48 @@ class Filler:
             self._connection.close()  # its temporary tables go with it
             self._connection = None
 
-    def _staged_of(self, template: Template) -> stamp.Staged | None:
+    def _connect(self) -> Connection:
         if self._connection is None:
             self._connection = self.db.engine.connect()
+        return self._connection
+
+    @contextmanager
+    def indexes_deferred(
+        self, codes: Sequence[str], branch_days: int, wanted: bool | None = None
+    ) -> Iterator[bool]:
+        """PostgreSQL: for a big fill (stamp.worth_deferring, or `wanted`), drop the
+        secondary indexes of the bulk tables and make them again at the end, even
+        when the fill fails. Yields whether it did."""
+        if self.db.is_sqlite or wanted is False:
+            yield False
+            return
+        connection = self._connect()
+        stamp.heal_indexes(connection)
+        connection.commit()
+        if wanted is None:
+            wanted = stamp.worth_deferring(connection, codes, branch_days)
+            connection.commit()
+        if not wanted:
+            yield False
+            return
+        started = time.perf_counter()
+        dropped = stamp.drop_secondary_indexes(connection)
+        self.index_s += time.perf_counter() - started
+        try:
+            yield True
+        finally:
+            started = time.perf_counter()
+            stamp.make_indexes(connection, dropped)
+            self.index_s += time.perf_counter() - started
+
+    def _staged_of(self, template: Template) -> stamp.Staged | None:
+        self._connect()
         if id(template) not in self._staged:
+            started = time.perf_counter()
             with Session(bind=self._connection) as session:
                 self._staged[id(template)] = stamp.stage(connection_of(session), template)
                 session.commit()
+            self.stage_s += time.perf_counter() - started
         return self._staged[id(template)]
 
     def _stamp(
@@ -170,7 +208,7 @@ class Filler:
             tellers = {t["username"]: t for _, tm in chosen for t in tm.tellers}
             _ensure_tellers(session, tellers.values())
             for key, batch in targets.items():
-                self._stamper.write(session, staged_of[key], batch)
+                self.stamper.write(session, staged_of[key], batch)
             stamp.seal_in_order(session, branch, [(d, staged_of[id(tm)]) for d, tm in chosen], now)
             session.commit()
         return sum(len(template.tickets) for _, template in chosen)

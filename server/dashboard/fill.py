@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -47,6 +48,8 @@ def fill_days(
     bulk: bool = False,
     distinct_days: int = 0,
     echo: Callable[[str], None] = lambda _: None,
+    filler: Filler | None = None,
+    defer_indexes: bool | None = None,
 ) -> list[str]:
     """Fill every open day of every branch; returns the summary lines. One day alone
     keeps the real simulator's own report (estimate accuracy)."""
@@ -59,27 +62,39 @@ def fill_days(
         with db.write() as session:
             facts.reseal(session, branches[0], first, now_utc())
         return result.lines()
-    filler = Filler(config=config, db=db) if bulk else None
+    if bulk and filler is None:
+        filler = Filler(config=config, db=db)
     tickets = days = 0
+    schedule = [_open_days(branch, first, last) for branch in branches]
+    deferring = (
+        filler.indexes_deferred(
+            [b.code for b in branches], sum(len(d) for d in schedule), defer_indexes
+        )
+        if filler is not None
+        else nullcontext(False)
+    )
     try:
-        for b_index, branch in enumerate(branches):
-            plans = [
-                (day, replace(plan, seed=seed_of(seed, b_index, d_index, distinct_days)))
-                for d_index, day in enumerate(_open_days(branch, first, last))
-            ]
-            if filler is not None:
-                tickets += filler.fill_branch(branch, plans, now_utc())
-            else:
-                for day, chosen in plans:
-                    result = simulate_day(
-                        branch=branch, write=db.write, read=db.read, day=day, plan=chosen
-                    )
-                    tickets += result.issued
-                    with db.write() as session:
-                        facts.reseal(session, branch, day, now_utc())
-            days += len(plans)
-            elapsed = time.monotonic() - started
-            echo(f"{branch.code}: done ({days} days, {tickets} tickets so far, {elapsed:.0f} s)")
+        with deferring as deferred:
+            for b_index, branch in enumerate(branches):
+                plans = [
+                    (day, replace(plan, seed=seed_of(seed, b_index, d_index, distinct_days)))
+                    for d_index, day in enumerate(schedule[b_index])
+                ]
+                if filler is not None:
+                    tickets += filler.fill_branch(branch, plans, now_utc())
+                else:
+                    for day, chosen in plans:
+                        result = simulate_day(
+                            branch=branch, write=db.write, read=db.read, day=day, plan=chosen
+                        )
+                        tickets += result.issued
+                        with db.write() as session:
+                            facts.reseal(session, branch, day, now_utc())
+                days += len(plans)
+                elapsed = time.monotonic() - started
+                echo(
+                    f"{branch.code}: done ({days} days, {tickets} tickets so far, {elapsed:.0f} s)"
+                )
     finally:
         if filler is not None:
             filler.close()
@@ -93,7 +108,8 @@ def fill_days(
     if filler is not None:
         lines.append(
             f"  templates (real simulator): {filler.template_s:.1f} s; "
-            f"copies: {filler.copy_s:.1f} s ({days / filler.copy_s if filler.copy_s else 0:.1f} "
+            + (f"indexes dropped and made again: {filler.index_s:.1f} s; " if deferred else "")
+            + f"copies: {filler.copy_s:.1f} s ({days / filler.copy_s if filler.copy_s else 0:.1f} "
             "days/s)"
         )
     return lines

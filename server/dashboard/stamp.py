@@ -9,7 +9,8 @@ rows never leave the server, nothing is parsed, no Python runs per row.
 What a copy changes, and how the server does it:
 
 - ticket ids: taken from the ticket sequence (`nextval`, so a live server's tickets
-  never collide), passed as one array and indexed by (target, ticket of the template);
+  never collide): the first of the block plus the place of (target, ticket of the
+  template), or when the numbers are not one block, an array indexed by that place;
 - event numbers: each target's block reserved on the branch row (`event_seq`), as
   `copy_day` does;
 - times: moved by the whole days between the two dates (`n * interval '24 hours'`,
@@ -19,7 +20,8 @@ What a copy changes, and how the server does it:
   change between the dates) is left to `copy_day`;
 - the ticket id inside an event's JSON: a marker put there when the template is
   staged, replaced by the new id;
-- tokens: `secrets.token_urlsafe`, passed as an array.
+- tokens: 18 bytes of `secrets.token_bytes` each, in the shape of
+  `secrets.token_urlsafe(18)`.
 
 The result is the rows `copy_day` writes (tests/dashboard/test_bulk.py runs both
 paths: SQLite takes `copy_day`, PostgreSQL this), and the rollups are the template's
@@ -31,6 +33,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -145,8 +148,21 @@ def _columns(table: str) -> list[tuple[str, bool]]:
     ]
 
 
+# A ticket's token: its 18 bytes of a batch's `secrets.token_bytes` (one bytea: a slice
+# of it is read in place) in URL-safe base64, the shape of `secrets.token_urlsafe(18)`.
+# (Made per row by `gen_random_uuid()` it cost 15 us a row; a text array of tokens is
+# read element by element, quadratic in the batch.)
+_TOKEN = (
+    "translate(encode(substring(%(random)s::bytea"
+    " FROM ((t.k * %(per)s + s.id - 1) * 18 + 1)::int FOR 18), 'base64'), '+/', '-_')"
+)
 _SHIFT = "t.days * interval '24 hours'"
-_NEW_ID = "(%(ids)s::bigint[])[t.k * %(per)s + s.{0}]"
+# A new ticket id: the batch's ids are one block from the sequence (the usual case:
+# nothing else took numbers meanwhile), or else an array of them, read by position.
+_NEW_ID = {
+    True: "(%(id0)s::bigint + t.k * %(per)s + s.{0} - 1)",
+    False: "(%(ids)s::bigint[])[t.k * %(per)s + s.{0}]",
+}
 
 
 def _select(table: str, special: dict[str, str]) -> str:
@@ -164,11 +180,19 @@ def _select(table: str, special: dict[str, str]) -> str:
     return f'INSERT INTO "{table}" ({", ".join(names)}) SELECT {", ".join(values)}'
 
 
+def one_block(ids: Sequence[int]) -> bool:
+    """Whether the ids follow one another (nothing else took numbers meanwhile)."""
+    return list(ids) == list(range(ids[0], ids[0] + len(ids)))
+
+
 @dataclass
 class Stamper:
     """Stamps staged templates into (branch, day)s (their statements made once)."""
 
-    _sql: dict[str, str] = field(default_factory=dict)
+    _sql: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Seconds spent per step ("ids": numbers reserved, else the table written): the
+    # profile bench/bench_fill.py prints.
+    spent: dict[str, float] = field(default_factory=dict)
 
     def write(self, session: Session, staged: Staged, targets: Sequence[Target]) -> None:
         """Every row of `staged` into each target, in this session's transaction."""
@@ -180,13 +204,18 @@ class Stamper:
         raw = connection.connection.driver_connection
         assert raw is not None
         tickets = staged.tickets * len(targets)
+        started = time.perf_counter()
         with raw.cursor() as cursor:
+            # Compiling these wide statements (JIT) cost more than it saved: a 20-day
+            # fill took 2.4 s with it, 1.4 s without (bench/bench_fill.py, loaded).
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence('ticket', 'id')) "
                 "FROM generate_series(1, %s)",
                 (tickets,),
             )
             ids = [int(v) for (v,) in cursor.fetchall()]
+            block = one_block(ids)
             seq0 = []
             for target in targets:
                 cursor.execute(
@@ -199,8 +228,9 @@ class Stamper:
                 seq0.append(int(row[0]) - staged.events)
             params: dict[str, Any] = {
                 "ids": ids,
+                "id0": ids[0],
+                "random": secrets.token_bytes(18 * tickets),
                 "per": staged.tickets,
-                "tokens": [secrets.token_urlsafe(18) for _ in range(tickets)],
                 "branch": [t.branch for t in targets],
                 "days": [t.days for t in targets],
                 "seq0": seq0,
@@ -211,16 +241,19 @@ class Stamper:
                     f'"{(date.fromisoformat(template_day) + timedelta(days=t.days)).isoformat()}T'
                     for t in targets
                 ]
-            for statement in self._statements(staged):
+            self._spend("ids", started)
+            key = f"{staged.prefix}:{block}"
+            if key not in self._sql:
+                self._sql[key] = self._make(staged, block)
+            for table, statement in self._sql[key]:
+                started = time.perf_counter()
                 cursor.execute(statement, params)
+                self._spend(table, started)
 
-    def _statements(self, staged: Staged) -> list[str]:
-        key = f"{staged.prefix}:{len(staged.dates)}"
-        if key not in self._sql:
-            self._sql[key] = "\n;\n".join(self._make(staged))
-        return self._sql[key].split("\n;\n")
+    def _spend(self, step: str, started: float) -> None:
+        self.spent[step] = self.spent.get(step, 0.0) + time.perf_counter() - started
 
-    def _make(self, staged: Staged) -> list[str]:
+    def _make(self, staged: Staged, block: bool) -> list[tuple[str, str]]:
         moved = ", ".join(f"%(to{j})s::text[]" for j in range(len(staged.dates)))
         names = ", ".join(f"to{j}" for j in range(len(staged.dates)))
         targets = (
@@ -237,41 +270,28 @@ class Stamper:
         data = "s.data::text"
         for j in range(len(staged.dates)):
             data = f"replace({data}, %(from{j})s::text, t.to{j})"
-        new_id = f"coalesce({_NEW_ID.format('ticket_id')}::text, '0')"
+        new_id = f"coalesce({_NEW_ID[block].format('ticket_id')}::text, '0')"
         data = f"replace({data}, '\"{_ID_MARK}\"', {new_id})::json"
+        special: dict[str, dict[str, str]] = {
+            "ticket": {
+                "id": _NEW_ID[block].format("id"),
+                "token": _TOKEN,
+                "branch": "t.branch",
+                "business_day": "s.business_day + t.days",
+                "appointment_id": "NULL",
+            },
+            "ticketevent": {
+                "branch": "t.branch",
+                "seq": "t.seq0 + s.seq",
+                "ticket_id": _NEW_ID[block].format("ticket_id"),
+                "data": data,
+            },
+            "ticket_fact": {"ticket_id": _NEW_ID[block].format("ticket_id"), "branch": "t.branch"},
+            "dailysequence": {"branch": "t.branch", "business_day": "s.business_day + t.days"},
+        }
         return [
-            _select(
-                "ticket",
-                {
-                    "id": _NEW_ID.format("id"),
-                    "token": "(%(tokens)s::text[])[t.k * %(per)s + s.id]",
-                    "branch": "t.branch",
-                    "business_day": "s.business_day + t.days",
-                    "appointment_id": "NULL",
-                },
-            )
-            + " "
-            + source.format("ticket"),
-            _select(
-                "ticketevent",
-                {
-                    "branch": "t.branch",
-                    "seq": "t.seq0 + s.seq",
-                    "ticket_id": _NEW_ID.format("ticket_id"),
-                    "data": data,
-                },
-            )
-            + " "
-            + source.format("ticketevent"),
-            _select("ticket_fact", {"ticket_id": _NEW_ID.format("ticket_id"), "branch": "t.branch"})
-            + " "
-            + source.format("ticket_fact"),
-            _select(
-                "dailysequence",
-                {"branch": "t.branch", "business_day": "s.business_day + t.days"},
-            )
-            + " "
-            + source.format("dailysequence"),
+            (table, f"{_select(table, columns)} {source.format(table)}")
+            for table, columns in special.items()
         ]
 
 
@@ -307,3 +327,68 @@ def taken_days(session: Session, branch: str, first: date, last: date) -> set[da
         {"b": branch, "first": first, "last": last},
     )
     return {d for (d,) in rows}
+
+
+# --- a big fill: the secondary indexes made once at the end ---------------------------
+
+BULK_TABLES = ("ticket", "ticketevent", "ticket_fact")
+DEFER_FROM = 1_000  # branch-days: below this, index upkeep during the fill is cheap enough
+
+
+def heal_indexes(connection: Connection) -> None:
+    """Make the models' indexes of the bulk tables that are missing: those a deferred
+    fill dropped and could not make again (the process was killed)."""
+    for table in BULK_TABLES:
+        for index in SQLModel.metadata.tables[table].indexes:
+            index.create(connection, checkfirst=True)
+
+
+def worth_deferring(connection: Connection, codes: Sequence[str], branch_days: int) -> bool:
+    """Drop the secondary indexes for this fill only when it is big, its branches have
+    no tickets yet, and the tickets already there (of other branches) are few beside
+    the fill's: rebuilding indexes over a big live table would cost more than it saves,
+    and block that table's writers while it runs."""
+    if branch_days < DEFER_FROM:
+        return False
+    ours = connection.execute(
+        text("SELECT 1 FROM ticket WHERE branch = ANY(:codes) LIMIT 1"), {"codes": list(codes)}
+    ).first()
+    if ours is not None:
+        return False
+    bound = branch_days * 20  # a busy branch-day is ~400 tickets: the fill is 20x more
+    present = connection.execute(
+        text("SELECT count(*) FROM (SELECT 1 FROM ticket LIMIT :n) s"), {"n": bound}
+    ).scalar_one()
+    return int(present) < bound
+
+
+def drop_secondary_indexes(connection: Connection) -> list[tuple[str, str]]:
+    """Drop the non-unique indexes of the bulk tables (keys and unique constraints stay:
+    they keep the fill correct); returns (name, definition) to make them again."""
+    dropped = [
+        (str(name), str(definition))
+        for name, definition in connection.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE schemaname = current_schema() AND tablename = ANY(:tables) "
+                "AND indexdef NOT LIKE 'CREATE UNIQUE INDEX%'"
+            ),
+            {"tables": list(BULK_TABLES)},
+        )
+    ]
+    for name, _ in dropped:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    connection.commit()
+    return dropped
+
+
+def make_indexes(connection: Connection, dropped: Sequence[tuple[str, str]]) -> None:
+    """Make the dropped indexes again, from their own definitions (one sort each), and
+    refresh the planner's statistics of the filled tables."""
+    connection.rollback()  # whatever a failed fill left open
+    connection.exec_driver_sql("SET maintenance_work_mem = '256MB'")
+    for _, definition in dropped:
+        connection.exec_driver_sql(definition)
+        connection.commit()
+    connection.exec_driver_sql(f"ANALYZE {', '.join(BULK_TABLES)}")
+    connection.commit()

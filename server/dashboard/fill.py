@@ -50,6 +50,7 @@ def fill_days(
     echo: Callable[[str], None] = lambda _: None,
     filler: Filler | None = None,
     defer_indexes: bool | None = None,
+    workers: int = 1,
 ) -> list[str]:
     """Fill every open day of every branch; returns the summary lines. One day alone
     keeps the real simulator's own report (estimate accuracy)."""
@@ -64,7 +65,7 @@ def fill_days(
         return result.lines()
     if bulk and filler is None:
         filler = Filler(config=config, db=db)
-    tickets = days = 0
+    tickets = 0
     schedule = [_open_days(branch, first, last) for branch in branches]
     deferring = (
         filler.indexes_deferred(
@@ -73,16 +74,32 @@ def fill_days(
         if filler is not None
         else nullcontext(False)
     )
+    work = [
+        (
+            branch,
+            [
+                (day, replace(plan, seed=seed_of(seed, b_index, d_index, distinct_days)))
+                for d_index, day in enumerate(schedule[b_index])
+            ],
+        )
+        for b_index, branch in enumerate(branches)
+    ]
+    days = sum(len(plans) for _, plans in work)
+    lengths = {branch.code: len(plans) for branch, plans in work}
+    done = 0
+
+    def report(branch: BranchSettings, so_far: int) -> None:
+        nonlocal done
+        done += lengths[branch.code]
+        spent = time.monotonic() - started
+        echo(f"{branch.code}: done ({done} days, {so_far} tickets so far, {spent:.0f} s)")
+
     try:
         with deferring as deferred:
-            for b_index, branch in enumerate(branches):
-                plans = [
-                    (day, replace(plan, seed=seed_of(seed, b_index, d_index, distinct_days)))
-                    for d_index, day in enumerate(schedule[b_index])
-                ]
-                if filler is not None:
-                    tickets += filler.fill_branch(branch, plans, now_utc())
-                else:
+            if filler is not None:
+                tickets = filler.fill_many(work, now_utc, workers=workers, done=report)
+            else:
+                for branch, plans in work:
                     for day, chosen in plans:
                         result = simulate_day(
                             branch=branch, write=db.write, read=db.read, day=day, plan=chosen
@@ -90,11 +107,7 @@ def fill_days(
                         tickets += result.issued
                         with db.write() as session:
                             facts.reseal(session, branch, day, now_utc())
-                days += len(plans)
-                elapsed = time.monotonic() - started
-                echo(
-                    f"{branch.code}: done ({days} days, {tickets} tickets so far, {elapsed:.0f} s)"
-                )
+                    report(branch, tickets)
     finally:
         if filler is not None:
             filler.close()

@@ -156,7 +156,7 @@ _TOKEN = (
     "translate(encode(substring(%(random)s::bytea"
     " FROM ((t.k * %(per)s + s.id - 1) * 18 + 1)::int FOR 18), 'base64'), '+/', '-_')"
 )
-_SHIFT = "t.days * interval '24 hours'"
+_SHIFT = "t.shift"  # the target's days as an interval, made once per target
 # A new ticket id: the batch's ids are one block from the sequence (the usual case:
 # nothing else took numbers meanwhile), or else an array of them, read by position.
 _NEW_ID = {
@@ -264,8 +264,10 @@ class Stamper:
             + ", k1)"
         )
         # k: the target's place in the batch from 0 (ORDINALITY counts from 1).
+        # shift: the target's days as an interval, made once per target.
         source = (
-            f'FROM "{staged.prefix}_{{0}}" s CROSS JOIN (SELECT *, k1 - 1 AS k FROM {targets}) t'
+            f'FROM "{staged.prefix}_{{0}}" s CROSS JOIN (SELECT *, k1 - 1 AS k,'
+            f" days * interval '24 hours' AS shift FROM {targets}) t"
         )
         data = "s.data::text"
         for j in range(len(staged.dates)):

@@ -125,12 +125,15 @@ def test_rebuild_from_the_log_gives_the_bulk_facts_and_rollups(
     """The bulk path writes fact rows and rollups itself (on PostgreSQL stamped by the
     server, stamp.py); `lobbyq rebuild-facts` folding the copied log must make the same.
     On PostgreSQL every other batch takes its ticket ids as an array, as when a live
-    server took numbers between them, and the fill drops and makes the indexes again."""
+    server took numbers between them; two workers fill side by side, and the fill drops
+    and makes the indexes again."""
     _, _, config, db = two
     calls = iter(range(1_000))
     monkeypatch.setattr(stamp, "one_block", lambda ids: next(calls) % 2 == 0)
     indexes_before = index_definitions(db)
-    fill_days(config, db, branches=config.branches, bulk=True, defer_indexes=True, **SCHEDULE)
+    fill_days(
+        config, db, branches=config.branches, bulk=True, defer_indexes=True, workers=2, **SCHEDULE
+    )
     assert index_definitions(db) == indexes_before
     if not db.is_sqlite:
         assert next(calls) >= 2  # both kinds of batch ran

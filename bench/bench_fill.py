@@ -169,6 +169,12 @@ def main() -> None:
                 )
                 for t in (*TABLES, "fact_day", "dailysequence")
             }
+            size = int(
+                session.execute(
+                    sqlalchemy.text("SELECT pg_database_size(current_database())")
+                ).scalar()
+                or 0
+            )
         branch_days = args.branches * args.days
         stamped_s = filler.copy_s - filler.stage_s
         spent = filler.stamper.spent
@@ -223,7 +229,7 @@ def main() -> None:
     print(
         f"# {args.branches} branches x {args.days} days = {branch_days} branch-days, "
         f"{rows['ticket']} tickets, {rows['ticketevent']} events, {rows['ticket_fact']} facts, "
-        f"{rows['fact_day']} rollups; load average {load_before[0]:.1f} before, "
+        f"{rows['fact_day']} rollups, database {size / 2**20:,.0f} MiB; load average {load_before[0]:.1f} before, "
         f"{load_after[0]:.1f} after"
     )
     for line in lines:

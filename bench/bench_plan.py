@@ -46,6 +46,7 @@ from server.db import Database  # noqa: E402
 from server.plan.check import branch_for, check_week, day_rota  # noqa: E402
 from server.plan.demand import learn_demand  # noqa: E402
 from server.plan.planner import make_plan, plan_for  # noqa: E402
+from server.queue.calendar import business_day  # noqa: E402
 
 PLANNED = datetime(2026, 6, 29, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 
@@ -90,8 +91,9 @@ def main() -> None:
             distinct_days=args.distinct,
         )
         fill_s = time.perf_counter() - started
+        planned_on = business_day(branch, PLANNED)
         with db.read() as session:
-            demand = learn_demand(session, branch, "mon", args.weeks, PLANNED)
+            demand = learn_demand(session, branch, "mon", args.weeks, planned_on)
             arrivals = sum(sum(s.rates) / 2 for s in demand.services.values())
             print(
                 f"demo branch, {args.weeks} weeks of history filled in {fill_s:.0f} s; "
@@ -100,10 +102,7 @@ def main() -> None:
             )
             rows = [
                 ("floor SELECT 1", lambda: session.exec(text("SELECT 1")).all()),  # type: ignore[call-overload]
-                (
-                    "learn_demand",
-                    lambda: learn_demand(session, branch, "mon", args.weeks, PLANNED),
-                ),
+                ("learn_demand", lambda: learn_demand(session, branch, "mon", args.weeks, planned_on)),
                 ("plan_for", lambda: plan_for(branch, demand)),
                 ("make_plan", lambda: make_plan(session, branch, "mon", args.weeks, PLANNED)),
             ]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiosk.printing import job_row, printing_of, render_options_of, ticket_print
+from kiosk.printing import render_options_of, ticket_print
 from printers import TicketPrint, preview_png, sample_ticket
 from server.api.deps import AnyPrincipal, Manager, StoreDep, base_url, check_branch
 from server.devices.routes import LobbyStaff
@@ -38,7 +38,7 @@ def list_printers(branch: str, store: StoreDep, principal: AnyPrincipal) -> list
     A kiosk sees its own printer only (to warn customers before they take a ticket)."""
     check_branch(principal, branch)
     settings = store.branch(branch)
-    rows = printing_of(store).printer_states(settings)
+    rows = store.ports.printing.printer_states(settings)
     if principal.kind == "kiosk":
         kiosk = next((k for k in settings.kiosks if k.id == principal.name), None)
         return [r for r in rows if kiosk is not None and r["id"] == kiosk.printer]
@@ -56,10 +56,11 @@ def get_job(
     if principal.kind in ("display", "counter"):
         raise Forbidden("kiosks and staff only", code="kiosk_or_staff_only")
     _printer(store, branch, printer_id)
-    job = printing_of(store).job(branch, printer_id, job_id) if JOB_ID.match(job_id) else None
+    printing = store.ports.printing
+    job = printing.job(branch, printer_id, job_id) if JOB_ID.match(job_id) else None
     if job is None:
         raise NotFound("no such print job (or it is long finished)", code="job_not_found")
-    return job_row(printer_id, job)
+    return job
 
 
 @router.get(
@@ -151,4 +152,4 @@ def print_ticket(
     settings = store.branch(branch)
     _printer(store, branch, printer_id)
     value = _preview_ticket(store, settings, request, body.ticket)
-    return printing_of(store).submit(settings.code, printer_id, value)
+    return store.ports.printing.submit(settings.code, printer_id, value)

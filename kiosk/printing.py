@@ -1,6 +1,6 @@
-"""Ticket printing for the kiosks: one spooler per server, fed by the issue hook.
+"""Ticket printing for the kiosks: one spooler per server, the server's `Printing` port.
 
-The spooler (printers/) prints beside the request: the hook only builds a `TicketPrint` and
+The spooler (printers/) prints beside the request: the port only builds a `TicketPrint` and
 queues it, so a dead printer never delays or fails the ticket. The kiosk learns whether its
 job printed from the job endpoint and shows the ticket on screen when it did not.
 """
@@ -24,7 +24,6 @@ from printers import (
 from printers import PrinterSettings as DriverSettings
 from server.auth import Principal
 from server.config import BranchSettings, PrinterSettings
-from server.errors import NotFound
 from server.models import Ticket, utc
 from server.public import iso
 from server.store import Store
@@ -250,6 +249,16 @@ class PrinterPort:
             return {"print": {"printer": kiosk.printer, "job": None, "state": "failed"}}
         return {"print": self.printing.submit(branch.code, kiosk.printer, value)}
 
+    def printer_states(self, branch: BranchSettings) -> list[dict[str, Any]]:
+        return self.printing.printer_states(branch)
+
+    def job(self, branch: str, printer_id: str, job_id: str) -> dict[str, Any] | None:
+        job = self.printing.job(branch, printer_id, job_id)
+        return None if job is None else job_row(printer_id, job)
+
+    def submit(self, branch: str, printer_id: str, ticket: TicketPrint) -> dict[str, Any]:
+        return self.printing.submit(branch, printer_id, ticket)
+
     def health(self) -> dict[str, Any] | None:
         branches = self._store.config.branches
         return {b.code: self.printing.printer_states(b) for b in branches if b.printers}
@@ -259,13 +268,6 @@ class PrinterPort:
 
     def close(self) -> None:
         self.printing.close()
-
-
-def printing_of(store: Store) -> Printing:
-    port = store.ports.printing
-    if not isinstance(port, PrinterPort):
-        raise NotFound("this server has no ticket printers", code="printer_not_found")
-    return port.printing
 
 
 def printer_metrics(store: Store, printing: Printing, registry: Any) -> None:

@@ -82,10 +82,8 @@ def _refused(request: Request, refusal: Refusal) -> Response:
 @router.get(voice.AUDIO_URL_PREFIX + "/{name}")
 def audio_file(request: Request, name: str) -> Response:
     """A WAV the announcer named; waits briefly for one still being synthesized."""
-    lobby_voice = voice.voice_of(_store(request))
-    path = None
-    if lobby_voice is not None and len(name) <= 100:
-        path = lobby_voice.audio_file(name, AUDIO_WAIT_S)
+    announcer = _store(request).ports.announcer
+    path = announcer.audio_file(name, AUDIO_WAIT_S) if len(name) <= 100 else None
     if path is None:
         raise NotFound("no such audio file", code="audio_not_found")
     # Names are hashes of their content: a file never changes.

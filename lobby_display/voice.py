@@ -90,7 +90,7 @@ class LobbyVoice:
     def announcer(self, branch: str) -> Announcer | None:
         return self._announcers.get(branch)
 
-    # -- the server's hooks -------------------------------------------------------------
+    # -- the server's Announcer port----------------------------------------------------------
 
     def announce(
         self, branch: BranchSettings, number: str, counter: str, name: dict[str, str]
@@ -178,8 +178,3 @@ def build_voice(store: Store) -> LobbyVoice:
         log.warning("voice synthesis unavailable (no pyttsx3/espeak-ng): calls are text-only")
         synth = None
     return LobbyVoice(store, synth)
-
-
-def voice_of(store: Store) -> LobbyVoice | None:
-    announcer = store.ports.announcer
-    return announcer if isinstance(announcer, LobbyVoice) else None

@@ -179,6 +179,7 @@ def build_parts(store: Store) -> None:
     """The packages' shared state, kept as the store's typed fields (server/store.py)."""
     from server.customer.limits import PublicLimiter
     from server.customer.reminders import Jobs
+    from server.hq.access import RegionalBranches
     from server.hq.routes import OverviewCache, Sealer
     from server.realtime.state import Realtime
 
@@ -190,6 +191,7 @@ def build_parts(store: Store) -> None:
         server.public_requests_per_minute, redis_url=server.redis_url
     )
     store.reminders = Jobs(store)
+    store.regional = RegionalBranches(store)
 
 
 def create_app(

@@ -12,17 +12,14 @@ server process reports the same truth.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlmodel import Session, col, select
 
-from server.config import BranchSettings
 from server.events import EventType
 from server.models import Counter, CounterState, TicketEvent, as_utc, utc
-from server.queue.calendar import today_window
 from server.queue.line import waiting_tickets
 from server.queue.today import Today
 
@@ -41,13 +38,11 @@ TODAY_COUNTS = {
 PRINTER_STATES = ("ok", "busy", "paper_low", "paper_out", "offline", "error")
 
 
-def today_counts(
-    session: Session, branch: BranchSettings, now: datetime
-) -> dict[tuple[str, str], int]:
+def today_counts(session: Session, today: Today) -> dict[tuple[str, str], int]:
     """(metric, service) -> events of that type today (the business day, from the
     branch's reset time). A reinstated
     no-show's second call counts as a call; `no_shows` counts no-show events."""
-    start, _ = today_window(branch, now)
+    branch, start = today.branch, today.starts
     kinds = {str(t): name for name, t in TODAY_COUNTS.items()}
     rows = session.exec(
         select(TicketEvent.type, TicketEvent.data).where(
@@ -124,8 +119,9 @@ def render_metrics(store: Store) -> tuple[bytes, str]:
     now = store.now()
     with store.read() as session:
         for branch in store.config.branches:
-            tickets = waiting_tickets(session, Today.of(branch, now))
-            counts = today_counts(session, branch, now)
+            day = Today.of(branch, now)  # the branch's day, worked out once
+            tickets = waiting_tickets(session, day)
+            counts = today_counts(session, day)
             for service in branch.services:
                 mine = [t for t in tickets if t.service == service.code]
                 waiting.labels(branch.code, service.code).set(len(mine))

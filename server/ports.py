@@ -14,14 +14,21 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from server.config import BranchSettings
+from server.errors import NotFound
 from server.events import Event, EventType
 from server.models import Ticket
 
 if TYPE_CHECKING:
+    from printers import TicketPrint
     from server.auth import Principal
+
+
+def no_printers() -> NotFound:
+    return NotFound("this server has no ticket printers", code="printer_not_found")
 
 
 class Printing(Protocol):
@@ -35,6 +42,18 @@ class Printing(Protocol):
     ) -> dict[str, Any] | None:
         """Print a kiosk's new ticket; the fields to add to the answer (`print`)."""
         return None
+
+    def printer_states(self, branch: BranchSettings) -> list[dict[str, Any]]:
+        """Each of the branch's printers: online, paper, error, last job, queue length."""
+        raise no_printers()
+
+    def job(self, branch: str, printer_id: str, job_id: str) -> dict[str, Any] | None:
+        """A print job as its kiosk reads it (None: no such job, or long finished)."""
+        raise no_printers()
+
+    def submit(self, branch: str, printer_id: str, ticket: TicketPrint) -> dict[str, Any]:
+        """Queue a ticket at a printer; printer trouble is the job's state, never raised."""
+        raise no_printers()
 
     def health(self) -> dict[str, Any] | None:
         """The `printers` section of /health (None: no printers here)."""
@@ -72,6 +91,10 @@ class Announcer(Protocol):
     def on_event(self, event: Event) -> None:
         """A committed event (the open counters, a transfer...)."""
 
+    def audio_file(self, name: str, wait_s: float) -> Path | None:
+        """The WAV behind `/audio/{name}` (None: no such file, or no voice here)."""
+        return None
+
     def close(self) -> None:
         return None
 
@@ -85,7 +108,7 @@ class Notifier(Protocol):
 
 
 class NoPrinting(Printing):
-    """No printers: nothing printed, no /health section."""
+    """No printers: nothing printed, no /health section, the printer API a 404."""
 
 
 class TextAnnouncer(Announcer):

@@ -23,6 +23,7 @@ from server.ports import AppPorts
 if TYPE_CHECKING:
     from server.customer.limits import PublicLimiter
     from server.customer.reminders import Jobs
+    from server.hq.access import RegionalBranches
     from server.hq.routes import OverviewCache, Sealer
     from server.realtime.state import Realtime
 
@@ -42,6 +43,7 @@ class Store:
     sealer: Sealer  # HQ's background pass sealing finished days
     public_limiter: PublicLimiter  # per-address limit of the public booking routes
     reminders: Jobs  # booking reminders and retention, one task per server
+    regional: RegionalBranches  # the branches each regional user oversees, cached briefly
 
     def __init__(
         self,

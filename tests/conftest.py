@@ -52,6 +52,26 @@ def _fast_password_hashes() -> Iterator[None]:
     server.bootstrap.hash_password = original  # type: ignore[attr-defined]
 
 
+#: How long a test's HTTP call may wait for an answer. Tests assert no timing; httpx's
+#: default (5 s) was one, and failed tests by ReadTimeout when a loaded CI machine held
+#: a request for seconds. A hang is still caught, by pytest-timeout (300 s a test).
+HTTP_TIMEOUT_S = 60.0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _patient_http_clients() -> Iterator[None]:
+    """Every `httpx.get(...)` and `httpx.Client()` a test makes without a timeout of its
+    own takes httpx's default object, which is changed here in place (its functions bind
+    that object as the default argument, so rebinding the name would change nothing)."""
+    from httpx import _config
+
+    default = _config.DEFAULT_TIMEOUT_CONFIG
+    saved = (default.connect, default.read, default.write, default.pool)
+    default.connect = default.read = default.write = default.pool = HTTP_TIMEOUT_S
+    yield
+    default.connect, default.read, default.write, default.pool = saved
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     url = fresh_database_url(tmp_path)

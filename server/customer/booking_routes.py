@@ -7,7 +7,7 @@ count against a per-address limit (server/customer/limits.py) before any work.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -25,6 +25,7 @@ from server.api.deps import (
     check_branch,
 )
 from server.auth import Principal
+from server.config import BranchSettings
 from server.customer import booking as booking_rules
 from server.customer import opinions as opinion_rules
 from server.customer.appointments import parse_when
@@ -76,9 +77,9 @@ class BlockIn(BaseModel):
     reason: str = Field(default="", max_length=800)
 
 
-def _day(value: date | None, store: Store, branch: str) -> date:
-    settings = store.branch(branch)
-    day = value or booking_rules.today(settings, store.now())
+def _day(value: date | None, settings: BranchSettings, now: datetime) -> date:
+    """The day asked for; by default the business day at `now` (read once per request)."""
+    day = value or booking_rules.today(settings, now)
     if not 2000 <= day.year <= 2100:
         raise InvalidInput("date: a day between 2000 and 2100", code="invalid_day")
     return day
@@ -208,11 +209,10 @@ def day_bookings(
     """The lobby tablet's list: expected, arrived (with the ticket), missed, cancelled."""
     check_branch(principal, branch)
     settings = store.branch(branch)
-    day = _day(date, store, branch)
+    now = store.now()
+    day = _day(date, settings, now)
     with store.read() as session:
-        rows = booking_rules.day_bookings(
-            session=session, branch=settings, day=day, now=store.now()
-        )
+        rows = booking_rules.day_bookings(session=session, branch=settings, day=day, now=now)
     counts = {
         s: sum(1 for r in rows if r["status"] == s)
         for s in ("expected", "arrived", "missed", "cancelled")
@@ -229,9 +229,10 @@ def booking_calendar(
 ) -> dict[str, Any]:
     del principal
     settings = store.branch(branch)
-    day = _day(date, store, branch)
+    now = store.now()
+    day = _day(date, settings, now)
     with store.read() as session:
-        return booking_rules.calendar(session=session, branch=settings, day=day, now=store.now())
+        return booking_rules.calendar(session=session, branch=settings, day=day, now=now)
 
 
 @router.get("/branches/{branch}/bookings.csv")
@@ -241,11 +242,10 @@ def bookings_csv(
     """UTF-8 with a BOM (Excel opens it with the Chinese intact); phones masked."""
     del principal
     settings = store.branch(branch)
-    day = _day(date, store, branch)
+    now = store.now()
+    day = _day(date, settings, now)
     with store.read() as session:
-        rows = booking_rules.day_bookings(
-            session=session, branch=settings, day=day, now=store.now()
-        )
+        rows = booking_rules.day_bookings(session=session, branch=settings, day=day, now=now)
     return csv_response(booking_rules.bookings_csv(settings, rows), f"bookings-{branch}-{day}.csv")
 
 

@@ -18,7 +18,6 @@ from server.errors import Conflict, InvalidInput
 from server.events import EventType, record
 from server.models import HELD, Ticket, TicketStatus, utc
 from server.public import iso
-from server.queue.calendar import business_day
 from server.queue.line import waiting_in_line
 from server.queue.tickets import find_ticket_by_number, ticket_data
 from server.queue.today import Today
@@ -26,12 +25,11 @@ from server.queue.today import Today
 ARRIVALS_SHOWN = 30
 
 
-def appointments_today(
-    session: Session, branch: BranchSettings, now: datetime
-) -> list[dict[str, Any]]:
+def appointments_today(session: Session, today: Today) -> list[dict[str, Any]]:
     """Today's appointments: `arrived` (checked in, with the ticket), `late` (past the
     late window, not arrived), `due` (within the early window) or `later`."""
-    rows = list_day(session=session, branch=branch, day=now.astimezone(branch.zone).date())
+    branch, now = today.branch, today.now
+    rows = list_day(session=session, branch=branch, day=today.local.date())
     ids = [a.ticket_id for a in rows if a.ticket_id is not None]
     numbers = (
         dict(session.exec(select(Ticket.id, Ticket.number).where(col(Ticket.id).in_(ids))).all())
@@ -77,16 +75,14 @@ _ARRIVAL_COLUMNS = (
 )
 
 
-def priority_arrivals(
-    session: Session, branch: BranchSettings, now: datetime
-) -> list[dict[str, Any]]:
+def priority_arrivals(session: Session, today: Today) -> list[dict[str, Any]]:
     """Today's VIP, appointment and other priority tickets, newest first (plain
     columns: every event of the branch refreshes the tablet)."""
     rows = session.execute(
         sa_select(*_ARRIVAL_COLUMNS)
         .where(
-            _TICKET.c.branch == branch.code,
-            _TICKET.c.business_day == business_day(branch, now),
+            _TICKET.c.branch == today.branch.code,
+            _TICKET.c.business_day == today.day,
             _TICKET.c.priority != "normal",
         )
         .order_by(_TICKET.c.issued_at.desc(), _TICKET.c.id.desc())
@@ -106,9 +102,10 @@ def priority_arrivals(
     ]
 
 
-def longest_waits(session: Session, branch: BranchSettings, now: datetime) -> list[dict[str, Any]]:
+def longest_waits(session: Session, today: Today) -> list[dict[str, Any]]:
     """Per service: how many wait and the three who have waited longest."""
-    waiting = waiting_in_line(session, Today.of(branch, now))
+    branch, now = today.branch, today.now
+    waiting = waiting_in_line(session, today)
     out = []
     for service in branch.services:
         mine = sorted(
@@ -136,11 +133,13 @@ def longest_waits(session: Session, branch: BranchSettings, now: datetime) -> li
 
 
 def lobby_overview(session: Session, branch: BranchSettings, now: datetime) -> dict[str, Any]:
+    """The tablet's use-case: the day's context worked out once, at `now`."""
+    today = Today.of(branch, now)
     return {
         "now": now.isoformat(),
-        "appointments": appointments_today(session, branch, now),
-        "arrivals": priority_arrivals(session, branch, now),
-        "waits": longest_waits(session, branch, now),
+        "appointments": appointments_today(session, today),
+        "arrivals": priority_arrivals(session, today),
+        "waits": longest_waits(session, today),
     }
 
 

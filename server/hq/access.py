@@ -24,23 +24,27 @@ from server.store import Store
 REGIONAL = "regional"
 CACHE_S = 5.0  # a change of a user's branches shows within this
 
-_assigned: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
 
+class RegionalBranches:
+    """The branch codes each regional user oversees, read from its user row and kept
+    CACHE_S: one per app, a field of its store (server/store.py `regional`)."""
 
-def assigned_branches(store: Store, username: str) -> frozenset[str]:
-    """The branch codes a regional user oversees, read from its user row."""
-    key = (id(store), username)
-    cached = _assigned.get(key)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < CACHE_S:
-        return cached[1]
-    with store.read() as session:
-        user = session.exec(select(User).where(User.username == username)).first()
-    codes = frozenset(user.branches or []) if user is not None and user.active else frozenset()
-    if len(_assigned) > 10_000:
-        _assigned.clear()
-    _assigned[key] = (now, codes)
-    return codes
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cached: dict[str, tuple[float, frozenset[str]]] = {}
+
+    def of(self, username: str) -> frozenset[str]:
+        cached = self._cached.get(username)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < CACHE_S:
+            return cached[1]
+        with self._store.read() as session:
+            user = session.exec(select(User).where(User.username == username)).first()
+        codes = frozenset(user.branches or []) if user is not None and user.active else frozenset()
+        if len(self._cached) > 10_000:
+            self._cached.clear()
+        self._cached[username] = (now, codes)
+        return codes
 
 
 def visible_branches(store: Store, principal: Principal) -> list[BranchSettings]:
@@ -48,7 +52,7 @@ def visible_branches(store: Store, principal: Principal) -> list[BranchSettings]
     if principal.kind != "user":
         return [b for b in store.config.branches if b.code == principal.branch]
     if principal.role == REGIONAL:
-        codes = assigned_branches(store, principal.name)
+        codes = store.regional.of(principal.name)
         return [b for b in store.config.branches if "*" in codes or b.code in codes]
     return list(store.config.branches) if principal.can("stats") else []
 

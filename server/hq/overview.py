@@ -43,12 +43,13 @@ def _pct(part: int, whole: int) -> float | None:
 
 
 def _waiting(
-    session: Session, branches: Sequence[BranchSettings], now: datetime
+    session: Session, business_days: dict[str, date]
 ) -> dict[tuple[str, str], tuple[int, int, datetime | None]]:
-    """(branch, service) -> (waiting, of them for any counter, oldest enqueued_at)."""
+    """(branch, service) -> (waiting, of them for any counter, oldest enqueued_at), in
+    each branch's business day."""
     days: dict[date, list[str]] = defaultdict(list)
-    for branch in branches:
-        days[business_day(branch, now)].append(branch.code)
+    for code, day in business_days.items():
+        days[day].append(code)
     rows = connection_of(session).execute(
         select(
             _TICKET.c.branch,
@@ -188,7 +189,8 @@ def overview(
     """The use-case behind `GET /overview` and `/hq`."""
     if not branches:
         return []
-    waiting = _waiting(session, branches, now)
+    # Each branch's business day, worked out once (its reset time, its timezone).
+    waiting = _waiting(session, {b.code: business_day(b, now) for b in branches})
     today = _today(session, branches, now)
     counters = _counters(session, [b.code for b in branches])
     by_branch: dict[str, list[tuple[int, int, datetime | None]]] = defaultdict(list)

@@ -4,7 +4,7 @@ how many more counters should open for which service now (zh and en)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func
@@ -15,9 +15,9 @@ from server.config import BranchSettings
 from server.db import connection_of
 from server.models import Counter, CounterState, Ticket
 from server.plan import erlang
-from server.plan.demand import SLOT_MIN, WEEKDAYS
-from server.plan.planner import SHARE, Plan, make_plan
-from server.queue.calendar import business_day
+from server.plan.demand import SLOT_MIN
+from server.plan.planner import SHARE, Plan, plan_on
+from server.queue.today import Today
 
 WINDOW = timedelta(minutes=60)  # today's arrival rate: the last hour
 ABOVE = 1.25  # above the plan by more than this factor...
@@ -41,14 +41,14 @@ _ARRIVED = (
 _PLANS: dict[tuple[str, str, Any], Plan] = {}
 
 
-def todays_plan(session: Session, branch: BranchSettings, now: datetime) -> Plan:
-    day = business_day(branch, now)
+def todays_plan(session: Session, branch: BranchSettings, day: date) -> Plan:
+    """The plan of business day `day` (its own weekday's)."""
     key = (session.get_bind().engine.url.render_as_string(), branch.code, day)
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) > 32:
             _PLANS.clear()
-        plan = _PLANS[key] = make_plan(session, branch, WEEKDAYS[day.weekday()], WEEKS, now)
+        plan = _PLANS[key] = plan_on(session, branch, None, WEEKS, day)
     return plan
 
 
@@ -74,8 +74,10 @@ class ServiceAdvice:
 
 
 def advise(session: Session, branch: BranchSettings, now: datetime) -> dict[str, Any]:
-    plan = todays_plan(session, branch, now)
-    local = now.astimezone(branch.zone)
+    """GET /plan/advice's use-case: the day's context worked out once, at `now`."""
+    today = Today.of(branch, now)
+    plan = todays_plan(session, branch, today.day)
+    local = today.local
     slot = (local.hour * 60 + local.minute) // SLOT_MIN
     first = max(0, slot - int(WINDOW / timedelta(minutes=SLOT_MIN)) + 1)
     codes = [s.code for s in branch.services]
@@ -83,7 +85,7 @@ def advise(session: Session, branch: BranchSettings, now: datetime) -> dict[str,
         _ARRIVED,
         {
             "branch": branch.code,
-            "day": business_day(branch, now),
+            "day": today.day,
             "services": codes,
             "since": now - WINDOW,
             "now": now,

@@ -18,7 +18,7 @@ from server.db import connection_of
 from server.errors import InvalidInput
 from server.events import EventType
 from server.models import TicketEvent, utc
-from server.queue.calendar import business_day
+from server.queue.calendar import BusinessDays, business_day
 from server.queue.estimate import _first_seq_from
 
 SLOT_MIN = 30
@@ -92,14 +92,14 @@ def slot_label(slot: int) -> str:
 
 
 def learn_demand(
-    session: Session, branch: BranchSettings, weekday: str, weeks: int, now: datetime
+    session: Session, branch: BranchSettings, weekday: str | None, weeks: int, today: date
 ) -> Demand:
-    """The last `weeks` days of that weekday before today, from the event log (read
-    by sequence number: the (branch, seq) index, a binary search for each day)."""
+    """The last `weeks` days of that weekday (default: `today`'s) before `today` (the
+    business day the plan is made on), from the event log (read by sequence number:
+    the (branch, seq) index, a binary search for each day)."""
     if not 1 <= weeks <= 26:
         raise InvalidInput("weeks must be between 1 and 26", code="invalid_weeks")
-    wanted = weekday_index(weekday)
-    today = business_day(branch, now)
+    wanted = weekday_index(weekday) if weekday is not None else today.weekday()
     back = (today.weekday() - wanted) % 7 or 7
     days = [today - timedelta(days=back + 7 * k) for k in range(weeks)]
     counts: dict[str, list[float]] = {s.code: [0.0] * SLOTS for s in branch.services}
@@ -112,7 +112,7 @@ def learn_demand(
         first = _first_seq_from(session, branch.code, start)
         last = _first_seq_from(session, branch.code, start + timedelta(days=1) + TAIL)
         rows = connection.execute(_EVENTS, {"branch": branch.code, "first": first, "last": last})
-        if _fold_day(rows, branch, day, counts, times, classes):
+        if _fold_day(rows, branch, BusinessDays.of(branch, day, 1), counts, times, classes):
             learned.append(day)
     services = {}
     for s in branch.services:
@@ -131,12 +131,13 @@ def learn_demand(
 def _fold_day(
     rows: Sequence[Any] | Any,
     branch: BranchSettings,
-    day: date,
+    day: BusinessDays,
     counts: dict[str, list[float]],
     times: dict[str, list[float]],
     classes: dict[str, dict[str, int]],
 ) -> bool:
-    """Adds one day's arrivals and service times; False when it had no ticket."""
+    """Adds one business day's arrivals and service times (tickets issued from its
+    reset time to the next one's); False when it had no ticket."""
     begun: dict[int, datetime] = {}  # ticket -> its last call or start
     mine: set[int] = set()
     for kind, at, ticket_id, data in rows:
@@ -145,7 +146,7 @@ def _fold_day(
             continue
         values = data if isinstance(data, dict) else {}
         if kind == EventType.ticket_issued:
-            if business_day(branch, moment) != day:
+            if day.day_of(moment) is None:
                 continue
             service = str(values.get("service") or "")
             if service not in counts:

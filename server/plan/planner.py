@@ -18,7 +18,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -27,6 +27,7 @@ from server.config import BranchSettings
 from server.plan import erlang
 from server.plan.demand import SLOT_MIN, Demand, learn_demand, slot_label
 from server.queue import ordering
+from server.queue.calendar import business_day
 from server.queue.line import rules_for
 
 SHARE = 0.8  # of each service's customers within its target
@@ -373,13 +374,28 @@ def _figures_json(f: Figures, demand: Demand, rota: Rota) -> dict[str, Any]:
 def make_plan(
     session: Session,
     branch: BranchSettings,
-    weekday: str,
+    weekday: str | None,
     weeks: int,
     now: datetime,
     *,
     seed: int = 1,
 ) -> Plan:
-    demand = learn_demand(session, branch, weekday, weeks, now)
+    """GET /plan's use-case: the business day worked out once, at `now`; the plan is
+    for `weekday` (default: that day's), learned from the weeks before it."""
+    return plan_on(session, branch, weekday, weeks, business_day(branch, now), seed=seed)
+
+
+def plan_on(
+    session: Session,
+    branch: BranchSettings,
+    weekday: str | None,
+    weeks: int,
+    today: date,
+    *,
+    seed: int = 1,
+) -> Plan:
+    """The plan made on business day `today`."""
+    demand = learn_demand(session, branch, weekday, weeks, today)
     return plan_for(branch, demand, seed=seed)
 
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 from server.api.deps import StoreDep
 from server.hq.access import StatsReader, check_may_read
 from server.plan.advice import advise
-from server.plan.demand import today_weekday
 from server.plan.planner import make_plan
 
 router = APIRouter(prefix="/api/v1", tags=["plan"])
@@ -32,10 +31,8 @@ def plan(
 ) -> dict[str, Any]:
     check_may_read(store, principal, branch)
     settings = store.branch(branch)
-    now = store.now()
-    chosen = weekday if weekday is not None else today_weekday(settings, now)
     with store.read() as session:
-        return make_plan(session, settings, chosen, weeks, now).as_json()
+        return make_plan(session, settings, weekday, weeks, store.now()).as_json()
 
 
 @router.get("/branches/{branch}/plan/advice")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,29 @@ def business_day(branch: BranchSettings, now: datetime) -> date:
 def day_starts(branch: BranchSettings, day: date) -> datetime:
     """The moment business day `day` begins: its reset time, local time."""
     return datetime.combine(day, branch.reset_at, tzinfo=branch.zone)
+
+
+@dataclass(frozen=True)
+class BusinessDays:
+    """Consecutive business days [first, first + n) with their boundaries worked out
+    once: the day a moment falls in is a bisect of those, not a conversion to local
+    time per moment (what reading an event log day by day needs). The same day as
+    `business_day` gives, wherever the reset time is not in a daylight-saving change."""
+
+    first: date
+    starts: tuple[datetime, ...]  # n + 1 reset times: each day's beginning, then the end
+
+    @classmethod
+    def of(cls, branch: BranchSettings, first: date, count: int) -> BusinessDays:
+        days = (first + timedelta(days=k) for k in range(count + 1))
+        return cls(first, tuple(day_starts(branch, day) for day in days))
+
+    def day_of(self, moment: datetime) -> date | None:
+        """The business day of `moment` (aware); None outside these days."""
+        index = bisect_right(self.starts, moment) - 1
+        if 0 <= index < len(self.starts) - 1:
+            return self.first + timedelta(days=index)
+        return None
 
 
 def today_window(branch: BranchSettings, now: datetime) -> tuple[datetime, datetime]:

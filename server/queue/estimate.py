@@ -26,7 +26,7 @@ from server.config import BranchSettings, ServiceSettings
 from server.db import connection_of
 from server.models import HELD, Counter, CounterState, Ticket, TicketEvent, TicketStatus, utc
 from server.queue import ordering
-from server.queue.calendar import business_day
+from server.queue.calendar import BusinessDays
 from server.queue.line import LINE_COLUMNS
 from server.queue.today import Today
 
@@ -182,12 +182,13 @@ def _habits(session: Session, branch: BranchSettings, day: date) -> _Habits:
         .limit(HISTORY_MAX_EVENTS)
     )
     changes = []
+    days = BusinessDays.of(branch, day - timedelta(days=HISTORY_DAYS), HISTORY_DAYS)
     for at, counter, data in rows:
         moment = utc(at)
         if moment is None or counter is None or not isinstance(data, dict):
             continue
-        when = business_day(branch, moment)
-        if day - timedelta(days=HISTORY_DAYS) <= when < day:
+        when = days.day_of(moment)
+        if when is not None:
             changes.append(
                 (when, str(counter), _seconds_of_day(moment, branch), str(data.get("state")))
             )

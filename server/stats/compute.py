@@ -246,16 +246,14 @@ def _parse_bound(value: str, branch: BranchSettings, *, is_end: bool, name: str)
 def parse_range(
     branch: BranchSettings, from_: str | None, to: str | None, now: datetime
 ) -> DateRange:
-    """Dates or ISO datetimes, local to the branch; the default is today."""
-    start = (
-        _parse_bound(from_, branch, is_end=False, name="from")
-        if from_
-        else today_window(branch, now)[0]
-    )
-    if to:
-        end = _parse_bound(to, branch, is_end=True, name="to")
+    """Dates or ISO datetimes, local to the branch; the default is today. The business
+    day the range begins in is worked out once: `now`'s, or `from`'s."""
+    if from_:
+        start = _parse_bound(from_, branch, is_end=False, name="from")
+        first_ends = day_starts(branch, business_day(branch, start) + timedelta(days=1))
     else:
-        end = day_starts(branch, business_day(branch, start) + timedelta(days=1))
+        start, first_ends = today_window(branch, now)
+    end = _parse_bound(to, branch, is_end=True, name="to") if to else first_ends
     if end <= start:
         raise InvalidInput("`to` must come after `from`", code="invalid_range")
     if end - start > timedelta(days=MAX_RANGE_DAYS):

@@ -91,8 +91,8 @@ def test_issue_pre_synthesizes_for_open_counters_so_the_call_makes_nothing(
 ) -> None:
     server = fake_voice_server
     assert server.store is not None
-    lobby_voice = voice.voice_of(server.store)
-    assert lobby_voice is not None
+    lobby_voice = server.store.ports.announcer
+    assert isinstance(lobby_voice, voice.LobbyVoice)
     announcer = lobby_voice.announcer("b1")
     assert announcer is not None
     with server.client("teller1") as teller, server.client("kiosk") as kiosk:

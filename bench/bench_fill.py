@@ -32,7 +32,6 @@ under-estimates it: rerun at 20 × 30 or more for a figure to quote.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -100,11 +99,9 @@ def floors(raw: Any, rows: dict[str, int]) -> list[tuple[str, float, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url", required=True, help="a Postgres server's admin URL")
-    parser.add_argument("--branches", type=int, default=20)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--distinct-days", type=int, default=7)
+    from bench.bench_stats import fill_arguments
+
+    parser = fill_arguments(__doc__, branches=20, days=30)
     parser.add_argument("--volume", type=float, default=1.0)
     parser.add_argument(
         "--copy-days", type=int, default=2, help="branch-days through the path before"

@@ -21,7 +21,6 @@ range read facts and never fold the log.
 
 from __future__ import annotations
 
-import json
 import secrets
 import tempfile
 import threading
@@ -477,24 +476,11 @@ def _write(
             if rows:
                 connection.execute(insert(table), list(rows))
         return
-    # COPY: the fastest way into Postgres; values in text form, None as NULL.
     raw = connection.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
         for table, rows in ((_TICKET, tickets), (_EVENT, events), (_FACT, fact_rows)):
-            if not rows:
-                continue
-            names = list(rows[0])
-            quoted = ", ".join(f'"{n}"' for n in names)
-            with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row([_pg_value(row[n]) for n in names])
-
-
-def _pg_value(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+            stamp.copy_rows(cursor, table.name, rows)
 
 
 def _seal_if_next(

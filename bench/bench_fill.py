@@ -112,7 +112,7 @@ def main() -> None:
         default="auto",
         help="drop the secondary indexes for the fill (auto: from 1,000 branch-days)",
     )
-    parser.add_argument("--workers", type=int, default=1, help="connections stamping side by side")
+    parser.add_argument("--workers", type=int, default=2, help="connections stamping side by side")
     args = parser.parse_args()
 
     import sqlalchemy

@@ -71,7 +71,7 @@ def register(app: typer.Typer, read_config: Callable[..., Any]) -> None:
             typer.Option(
                 min=1, max=16, help="--bulk on PostgreSQL: connections filling side by side"
             ),
-        ] = 1,
+        ] = 2,
         defer_indexes: Annotated[
             bool | None,
             typer.Option(

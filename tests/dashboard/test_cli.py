@@ -115,3 +115,31 @@ def test_simulate_then_stats(tmp_path: Path) -> None:
         assert unknown.exit_code == 2
     finally:
         drop_database(url)
+
+
+def test_simulate_bulk_with_its_options(tmp_path: Path) -> None:
+    path, url = write_config(tmp_path)
+    runner = CliRunner()
+    try:
+        filled = runner.invoke(
+            app,
+            [
+                *("simulate", "--config", str(path), "--branches", "all", "--bulk"),
+                *("--date", "2026-11-20", "--to", "2026-11-23", "--distinct-days", "1"),
+                *("--volume", "0.1", "--workers", "2", "--defer-indexes"),
+            ],
+        )
+        assert filled.exit_code == 0, filled.output
+        assert "filled 4 branch-days (1 branches" in filled.output
+        assert "through bulk copies of template days" in filled.output
+        again = runner.invoke(
+            app,
+            [
+                *("simulate", "--config", str(path), "--branches", "b1", "--bulk"),
+                *("--date", "2026-11-23", "--to", "2026-11-24", "--keep-indexes"),
+            ],
+        )
+        assert again.exit_code == 1
+        assert "already has tickets on 2026-11-23" in again.output
+    finally:
+        drop_database(url)

@@ -118,7 +118,7 @@ def _booking_state(store: Store, request: Request, token: str) -> dict[str, Any]
             settings = store.branch(found.branch)
             return booking_rules.public_data(
                 session, settings, found, store.now(), base_url(request, store)
-            )
+            ).wire()
     except LobbyQError:
         return None
 
@@ -236,7 +236,7 @@ def opinion_page(
         with store.read() as session:
             opinion = opinion_rules.by_token(session, token)
             branch = store.branch(opinion.branch)
-            state = opinion_rules.public_data(branch, opinion, base_url(request, store))
+            state = opinion_rules.public_data(branch, opinion, base_url(request, store)).wire()
     except LobbyQError:
         return _missing(request)
     return _page(request, "opinion.html", branch, lang, {"opinion": state}, opinion=state)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import Field, TypeAdapter
 from sqlalchemy import bindparam, insert, update
@@ -249,6 +249,39 @@ EVENTS: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 def parse_event(wire: dict[str, Any]) -> AnyEvent:
     """An event as sent (`Event.wire()`, a WebSocket frame, a webhook body) read back."""
     return EVENTS.validate_python(wire)
+
+
+D = TypeVar("D", bound=Wire)
+
+
+class StoredEvent(Protocol):
+    """An event row as read back: the ORM row (TicketEvent) or a plain row of its columns."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def data(self) -> dict[str, Any] | None: ...
+
+
+def stored_event(row: StoredEvent) -> AnyEvent:
+    """A stored event row as its typed model: the payload is parsed once, and readers use
+    attributes (`event.data.number`) instead of `data.get("number")`."""
+    return EVENTS.validate_python(
+        {"type": row.type, "seq": row.seq, "at": utc(row.at), "data": row.data or {}}
+    )
+
+
+def stored_data(payload: str | dict[str, Any] | None, model: type[D]) -> D:
+    """A stored event's payload as its data model, for a reader that knows the event's
+    type (the statistics' fold): from the JSON text when the query read it as text
+    (parsed and checked in one pass, pydantic-core's), else from the decoded column."""
+    if isinstance(payload, str):
+        return model.model_validate_json(payload)
+    return model.model_validate(payload or {})
 
 
 @dataclass(frozen=True)

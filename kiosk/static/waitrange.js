@@ -1,29 +1,23 @@
 /* The promised wait as a range, as the kiosk, the mobile ticket page and the lobby
    tablet show it: "约 5–9 分钟" / "about 5–9 min" (whole minutes outward: the low end
    down, the high end up). The same words as the printed ticket (printers/layout.py
-   format_wait_range). A ticket without a range shows its point estimate. */
+   format_wait_range), from the catalogues' `wait` part: a page that loads this script
+   lists "wait" among its i18n parts. A ticket without a range shows its point estimate. */
 (function () {
   "use strict";
-  var WORDS = {
-    zh: { under: "不到 1 分钟", upTo: function (h) { return h + " 分钟以内"; },
-          about: function (l, h) { return "约 " + l + "–" + h + " 分钟"; },
-          one: function (m) { return "约 " + m + " 分钟"; } },
-    en: { under: "< 1 min", upTo: function (h) { return "up to " + h + " min"; },
-          about: function (l, h) { return "about " + l + "–" + h + " min"; },
-          one: function (m) { return "about " + m + " min"; } }
-  };
   function text(range, point, lang) {
-    var w = WORDS[lang] || WORDS.zh;
+    var t = function (key) { return window.LobbyQ.t(key, lang); };
+    var fill = window.LobbyQ.fill;
     if (range && range.length === 2) {
       var lowS = range[0], highS = range[1];
-      if (highS < 60) return w.under;
+      if (highS < 60) return t("rangeUnder");
       var low = Math.floor(lowS / 60), high = Math.max(1, Math.ceil(highS / 60));
-      if (low === 0) return w.upTo(high);
-      if (low >= high) return w.one(high);
-      return w.about(low, high);
+      if (low === 0) return fill(t("rangeUpTo"), { high: high });
+      if (low >= high) return fill(t("rangeOne"), { min: high });
+      return fill(t("rangeAbout"), { low: low, high: high });
     }
     if (point === null || point === undefined) return "—";
-    return w.one(Math.max(1, Math.round(point / 60)));
+    return fill(t("rangeOne"), { min: Math.max(1, Math.round(point / 60)) });
   }
   window.LobbyQWait = { text: text };
 })();

@@ -31,6 +31,16 @@ from sqlmodel import Session, col, select
 
 from server.config import BookingSettings, BranchSettings, ServiceSettings
 from server.customer import appointments
+from server.customer.answers import (
+    BookableService,
+    BookingArrival,
+    BookingBlockOut,
+    BookingCalendarOut,
+    BookingPublic,
+    CalendarSlot,
+    DayBooking,
+    SlotOut,
+)
 from server.customer.privacy import mask_name, mask_phone, normalize_phone, public_text
 from server.customer.tables import (
     Booking,
@@ -42,6 +52,7 @@ from server.customer.tables import (
 from server.db import connection_of
 from server.errors import Conflict, InvalidInput, NotFound
 from server.models import Appointment, Ticket, as_utc, utc
+from server.public import Names
 from server.queue.calendar import business_day
 
 MAX_NAME = 20
@@ -118,8 +129,8 @@ class Slot:
     at: datetime  # local, aware
     remaining: int
 
-    def data(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "remaining": self.remaining}
+    def public(self) -> SlotOut:
+        return SlotOut(at=self.at.isoformat(), remaining=self.remaining)
 
 
 def _blocks(session: Session, branch: str, day: date) -> list[BookingBlock]:
@@ -350,33 +361,33 @@ def cancel(*, session: Session, branch: BranchSettings, booking: Booking, now: d
 
 def public_data(
     session: Session, branch: BranchSettings, booking: Booking, now: datetime, base: str
-) -> dict[str, Any]:
+) -> BookingPublic:
     """What the customer sees: the phone masked, the manage address to keep."""
     service = branch.service(booking.service)
     at = utc(booking.at)
     assert at is not None
     status = state(session, booking, now)
-    return {
-        "code": booking.code,
-        "branch": branch.code,
-        "branch_name": branch.name.model_dump(),
-        "service": booking.service,
-        "service_name": service.name.model_dump() if service else None,
-        "at": at.astimezone(branch.zone).isoformat(),
-        "ends_at": (at + timedelta(minutes=settings_of(branch).slot_min))
+    return BookingPublic(
+        code=booking.code,
+        branch=branch.code,
+        branch_name=Names(**branch.name.model_dump()),
+        service=booking.service,
+        service_name=Names(**service.name.model_dump()) if service else None,
+        at=at.astimezone(branch.zone).isoformat(),
+        ends_at=(at + timedelta(minutes=settings_of(branch).slot_min))
         .astimezone(branch.zone)
         .isoformat(),
-        "name": booking.name,
-        "phone": mask_phone(booking.phone),
-        "status": status,
-        "can_cancel": status == "booked" and now < at,
-        "manage_url": f"{base}/booking/{booking.manage_token}",
-        "qr_url": f"{base}/booking/{booking.manage_token}/qr.svg",
-        "ics_url": f"{base}/booking/{booking.manage_token}/visit.ics",
-        "qr_text": qr_text(booking),
-        "early_min": branch.appointment_early_min,
-        "late_min": branch.appointment_late_min,
-    }
+        name=booking.name,
+        phone=mask_phone(booking.phone),
+        status=status,
+        can_cancel=status == "booked" and now < at,
+        manage_url=f"{base}/booking/{booking.manage_token}",
+        qr_url=f"{base}/booking/{booking.manage_token}/qr.svg",
+        ics_url=f"{base}/booking/{booking.manage_token}/visit.ics",
+        qr_text=qr_text(booking),
+        early_min=branch.appointment_early_min,
+        late_min=branch.appointment_late_min,
+    )
 
 
 def qr_text(booking: Booking) -> str:
@@ -389,7 +400,7 @@ def qr_text(booking: Booking) -> str:
 
 def arrivals_by_last4(
     *, session: Session, branch: BranchSettings, last4: str, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[BookingArrival]:
     """Live bookings of this hour (from the late window back to one hour ahead) whose
     phone ends in `last4`: the kiosk lists the names masked, the customer picks."""
     if not (len(last4) == 4 and last4.isdigit()):
@@ -416,20 +427,20 @@ def arrivals_by_last4(
         assert at is not None
         service = branch.service(booking.service)
         out.append(
-            {
-                "code": booking.code,
-                "name": mask_name(booking.name),
-                "at": at.astimezone(branch.zone).isoformat(),
-                "service": booking.service,
-                "service_name": service.name.model_dump() if service else None,
-            }
+            BookingArrival(
+                code=booking.code,
+                name=mask_name(booking.name),
+                at=at.astimezone(branch.zone).isoformat(),
+                service=booking.service,
+                service_name=Names(**service.name.model_dump()) if service else None,
+            )
         )
     return out
 
 
 def day_bookings(
     *, session: Session, branch: BranchSettings, day: date, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[DayBooking]:
     """The lobby's and the manager's list of a day: phones masked, who arrived with
     which ticket."""
     rows = session.exec(
@@ -452,16 +463,16 @@ def day_bookings(
         else:
             status = "expected"
         out.append(
-            {
-                "code": booking.code,
-                "at": at.astimezone(branch.zone).isoformat(),
-                "service": booking.service,
-                "name": booking.name,
-                "phone": mask_phone(booking.phone),
-                "status": status,
-                "ticket": ticket.number if ticket is not None else None,
-                "ticket_priority": ticket.priority if ticket is not None else None,
-            }
+            DayBooking(
+                code=booking.code,
+                at=at.astimezone(branch.zone).isoformat(),
+                service=booking.service,
+                name=booking.name,
+                phone=mask_phone(booking.phone),
+                status=status,
+                ticket=ticket.number if ticket is not None else None,
+                ticket_priority=ticket.priority if ticket is not None else None,
+            )
         )
     return out
 
@@ -475,7 +486,7 @@ def today(branch: BranchSettings, now: datetime) -> date:
 
 def calendar(
     *, session: Session, branch: BranchSettings, day: date, now: datetime
-) -> dict[str, Any]:
+) -> BookingCalendarOut:
     """Capacity used per slot and service, and what is blocked."""
     settings = settings_of(branch)
     blocks = _blocks(session, branch.code, day)
@@ -488,35 +499,41 @@ def calendar(
             used[service.code] = used_places(
                 session, branch.code, service.code, times[0], times[-1] + timedelta(seconds=1)
             )
-    return {
-        "date": day.isoformat(),
-        "slot_min": settings.slot_min,
-        "services": [
-            {"code": s.code, "name": s.name.model_dump(), "capacity": settings.capacity[s.code]}
-            for s in services
-        ],
-        "day_blocked": None in blocked,
-        "blocks": [block_data(b, branch) for b in blocks],
-        "slots": [
-            {
-                "at": t.isoformat(),
-                "blocked": _blocked(blocked, t),
-                "used": {s.code: used.get(s.code, {}).get(t, 0) for s in services},
-            }
+    return BookingCalendarOut(
+        date=day.isoformat(),
+        slot_min=settings.slot_min,
+        services=bookable_offer(branch),
+        day_blocked=None in blocked,
+        blocks=[block_data(b, branch) for b in blocks],
+        slots=[
+            CalendarSlot(
+                at=t.isoformat(),
+                blocked=_blocked(blocked, t),
+                used={s.code: used.get(s.code, {}).get(t, 0) for s in services},
+            )
             for t in times
         ],
-    }
+    )
 
 
-def block_data(block: BookingBlock, branch: BranchSettings) -> dict[str, Any]:
+def bookable_offer(branch: BranchSettings) -> list[BookableService]:
+    """The bookable services with their places per slot."""
+    capacity = settings_of(branch).capacity
+    return [
+        BookableService(code=s.code, name=Names(**s.name.model_dump()), capacity=capacity[s.code])
+        for s in bookable_services(branch)
+    ]
+
+
+def block_data(block: BookingBlock, branch: BranchSettings) -> BookingBlockOut:
     at = utc(block.at)
-    return {
-        "id": block.id,
-        "date": block.day.isoformat(),
-        "at": at.astimezone(branch.zone).isoformat() if at else None,
-        "reason": block.reason,
-        "created_by": block.created_by,
-    }
+    return BookingBlockOut(
+        id=block.id,
+        date=block.day.isoformat(),
+        at=at.astimezone(branch.zone).isoformat() if at else None,
+        reason=block.reason,
+        created_by=block.created_by,
+    )
 
 
 def block(
@@ -618,24 +635,24 @@ STATUS_NAMES = {
 }
 
 
-def bookings_csv(branch: BranchSettings, rows: list[dict[str, Any]]) -> str:
+def bookings_csv(branch: BranchSettings, rows: list[DayBooking]) -> str:
     """The day's bookings (phones already masked by day_bookings); a cell that a
     spreadsheet would run as a formula is quoted with a leading apostrophe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([title for _, title in CSV_COLUMNS])
     for row in rows:
-        at = datetime.fromisoformat(row["at"])
-        service = branch.service(row["service"])
+        at = datetime.fromisoformat(row.at)
+        service = branch.service(row.service)
         cells = {
             "date": at.date().isoformat(),
             "time": at.strftime("%H:%M"),
-            "service": f"{service.name.zh} {service.name.en}" if service else row["service"],
-            "name": row["name"],
-            "phone": row["phone"],
-            "code": row["code"],
-            "status": STATUS_NAMES[row["status"]],
-            "ticket": row["ticket"] or "",
+            "service": f"{service.name.zh} {service.name.en}" if service else row.service,
+            "name": row.name,
+            "phone": row.phone,
+            "code": row.code,
+            "status": STATUS_NAMES[row.status],
+            "ticket": row.ticket or "",
         }
         writer.writerow([_cell(cells[key]) for key, _ in CSV_COLUMNS])
     return buffer.getvalue()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
@@ -28,9 +27,25 @@ from server.auth import Principal
 from server.config import BranchSettings
 from server.customer import booking as booking_rules
 from server.customer import opinions as opinion_rules
+from server.customer.answers import (
+    BookingArrival,
+    BookingBlockOut,
+    BookingCalendarOut,
+    BookingOptionsOut,
+    BookingPublic,
+    DayBookingsOut,
+    DeletedOut,
+    OpinionCategory,
+    OpinionDetail,
+    OpinionPublic,
+    OpinionRow,
+    OpinionSummaryOut,
+    SlotOut,
+)
 from server.customer.appointments import parse_when
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.models import Ticket
+from server.public import Names
 from server.store import Store
 
 # Included by server/customer/routes.py under /api/v1.
@@ -88,53 +103,54 @@ def _day(value: date | None, settings: BranchSettings, now: datetime) -> date:
 # -- public: booking ------------------------------------------------------------------------
 
 
-@router.get("/branches/{branch}/booking")
-def booking_options(branch: str, store: StoreDep) -> dict[str, Any]:
+@router.get("/branches/{branch}/booking", response_model=BookingOptionsOut)
+def booking_options(branch: str, store: StoreDep) -> BookingOptionsOut:
     """What the booking page offers: bookable services and days."""
     settings = store.branch(branch)
     booking = booking_rules.settings_of(settings)
     now = store.now()
-    return {
-        "branch": settings.code,
-        "branch_name": settings.name.model_dump(),
-        "days_ahead": booking.days_ahead,
-        "slot_min": booking.slot_min,
-        "per_phone_per_day": booking.per_phone_per_day,
-        "services": [
-            {"code": s.code, "name": s.name.model_dump(), "capacity": booking.capacity[s.code]}
-            for s in booking_rules.bookable_services(settings)
-        ],
-        "days": [d.isoformat() for d in booking_rules.booking_days(settings, now)],
-    }
+    return BookingOptionsOut(
+        branch=settings.code,
+        branch_name=Names(**settings.name.model_dump()),
+        days_ahead=booking.days_ahead,
+        slot_min=booking.slot_min,
+        per_phone_per_day=booking.per_phone_per_day,
+        services=booking_rules.bookable_offer(settings),
+        days=[d.isoformat() for d in booking_rules.booking_days(settings, now)],
+    )
 
 
-@router.get("/branches/{branch}/booking/slots")
+@router.get("/branches/{branch}/booking/slots", response_model=list[SlotOut])
 async def booking_slots(
     branch: str,
     request: Request,
     store: StoreDep,
     service: str = Query(max_length=32),
     date: date = Query(),
-) -> list[dict[str, Any]]:
+) -> list[SlotOut]:
     """Read on every view of the booking page: on SQLite it runs on the loop, as issuing
     does (`Store.run`), instead of a thread-pool hop."""
     limit(store, request, "slots", write=False)
     return await store.run(_slots, store, branch, service, date)
 
 
-def _slots(store: Store, branch: str, service: str, day: date) -> list[dict[str, Any]]:
+def _slots(store: Store, branch: str, service: str, day: date) -> list[SlotOut]:
     settings = store.branch(branch)
     with store.read() as session:
         found = booking_rules.slots(
             session=session, branch=settings, service=service, day=day, now=store.now()
         )
-    return [slot.data() for slot in found]
+    return [slot.public() for slot in found]
 
 
-@router.post("/branches/{branch}/bookings", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/branches/{branch}/bookings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BookingPublic,
+)
 def create_booking(
     branch: str, body: BookingIn, request: Request, store: StoreDep
-) -> dict[str, Any]:
+) -> BookingPublic:
     """`{code, at, service, manage_url}` and what the confirmation page shows."""
     limit(store, request, "booking")
     settings = store.branch(branch)
@@ -153,8 +169,8 @@ def create_booking(
         return booking_rules.public_data(session, settings, made, now, base_url(request, store))
 
 
-@router.get("/bookings/{token}")
-def get_booking(token: str, request: Request, store: StoreDep) -> dict[str, Any]:
+@router.get("/bookings/{token}", response_model=BookingPublic)
+def get_booking(token: str, request: Request, store: StoreDep) -> BookingPublic:
     limit(store, request, "lookup", write=False)
     with store.read() as session:
         found = booking_rules.by_token(session, token)
@@ -164,8 +180,8 @@ def get_booking(token: str, request: Request, store: StoreDep) -> dict[str, Any]
         )
 
 
-@router.delete("/bookings/{token}")
-def cancel_booking(token: str, request: Request, store: StoreDep) -> dict[str, Any]:
+@router.delete("/bookings/{token}", response_model=BookingPublic)
+def cancel_booking(token: str, request: Request, store: StoreDep) -> BookingPublic:
     limit(store, request, "booking")
     now = store.now()
     with store.write() as session:
@@ -185,13 +201,13 @@ def _kiosk_or_staff(principal: Principal | None, branch: str) -> Principal:
     return principal
 
 
-@router.get("/branches/{branch}/bookings/arrivals")
+@router.get("/branches/{branch}/bookings/arrivals", response_model=list[BookingArrival])
 def arrivals(
     branch: str,
     store: StoreDep,
     principal: OptionalPrincipal,
     last4: str = Query(max_length=8),
-) -> list[dict[str, Any]]:
+) -> list[BookingArrival]:
     """The kiosk's check-in by phone: this hour's bookings whose phone ends in `last4`,
     names masked; the customer picks theirs and the kiosk checks in with its code."""
     _kiosk_or_staff(principal, branch)
@@ -202,10 +218,10 @@ def arrivals(
         )
 
 
-@router.get("/branches/{branch}/bookings")
+@router.get("/branches/{branch}/bookings", response_model=DayBookingsOut)
 def day_bookings(
     branch: str, store: StoreDep, principal: Staff, date: date | None = Query(default=None)
-) -> dict[str, Any]:
+) -> DayBookingsOut:
     """The lobby tablet's list: expected, arrived (with the ticket), missed, cancelled."""
     check_branch(principal, branch)
     settings = store.branch(branch)
@@ -214,19 +230,19 @@ def day_bookings(
     with store.read() as session:
         rows = booking_rules.day_bookings(session=session, branch=settings, day=day, now=now)
     counts = {
-        s: sum(1 for r in rows if r["status"] == s)
+        s: sum(1 for r in rows if r.status == s)
         for s in ("expected", "arrived", "missed", "cancelled")
     }
-    return {"date": day.isoformat(), "counts": counts, "bookings": rows}
+    return DayBookingsOut(date=day.isoformat(), counts=counts, bookings=rows)
 
 
 # -- the manager: calendar, blocks, export --------------------------------------------------
 
 
-@router.get("/branches/{branch}/bookings/calendar")
+@router.get("/branches/{branch}/bookings/calendar", response_model=BookingCalendarOut)
 def booking_calendar(
     branch: str, store: StoreDep, principal: Manager, date: date | None = Query(default=None)
-) -> dict[str, Any]:
+) -> BookingCalendarOut:
     del principal
     settings = store.branch(branch)
     now = store.now()
@@ -257,10 +273,14 @@ def csv_response(text: str, filename: str) -> Response:
     )
 
 
-@router.post("/branches/{branch}/booking/blocks", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/branches/{branch}/booking/blocks",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BookingBlockOut,
+)
 def block_booking(
     branch: str, body: BlockIn, store: StoreDep, principal: Manager
-) -> dict[str, Any]:
+) -> BookingBlockOut:
     settings = store.branch(branch)
     with store.write() as session:
         row = booking_rules.block(
@@ -275,24 +295,28 @@ def block_booking(
         return booking_rules.block_data(row, settings)
 
 
-@router.delete("/branches/{branch}/booking/blocks/{block_id}")
+@router.delete("/branches/{branch}/booking/blocks/{block_id}", response_model=DeletedOut)
 def unblock_booking(
     branch: str, block_id: RowId, store: StoreDep, principal: Manager
-) -> dict[str, Any]:
+) -> DeletedOut:
     del principal
     settings = store.branch(branch)
     with store.write() as session:
         booking_rules.unblock(session=session, branch=settings, block_id=block_id)
-    return {"deleted": block_id}
+    return DeletedOut(deleted=block_id)
 
 
 # -- the opinion book -----------------------------------------------------------------------
 
 
-@router.post("/branches/{branch}/opinions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/branches/{branch}/opinions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OpinionPublic,
+)
 def create_opinion(
     branch: str, body: OpinionIn, request: Request, store: StoreDep, principal: OptionalPrincipal
-) -> dict[str, Any]:
+) -> OpinionPublic:
     """Public (rate-limited per address) and the kiosk: `{code, follow_url}`."""
     from_kiosk = principal is not None and principal.kind == "kiosk"
     if from_kiosk:
@@ -324,8 +348,8 @@ def create_opinion(
         return opinion_rules.public_data(settings, opinion, base_url(request, store))
 
 
-@router.get("/opinions/{token}")
-def follow_opinion(token: str, request: Request, store: StoreDep) -> dict[str, Any]:
+@router.get("/opinions/{token}", response_model=OpinionPublic)
+def follow_opinion(token: str, request: Request, store: StoreDep) -> OpinionPublic:
     limit(store, request, "lookup", write=False)
     with store.read() as session:
         opinion = opinion_rules.by_token(session, token)
@@ -334,26 +358,26 @@ def follow_opinion(token: str, request: Request, store: StoreDep) -> dict[str, A
         )
 
 
-@router.get("/branches/{branch}/opinions")
+@router.get("/branches/{branch}/opinions", response_model=list[OpinionRow])
 def opinion_book(
     branch: str,
     store: StoreDep,
     principal: Manager,
     status: str | None = Query(default=None, max_length=32),
-) -> list[dict[str, Any]]:
+) -> list[OpinionRow]:
     del principal
     settings = store.branch(branch)
     with store.read() as session:
         return opinion_rules.inbox(session=session, branch=settings, status=status, now=store.now())
 
 
-@router.get("/branches/{branch}/opinions/summary")
+@router.get("/branches/{branch}/opinions/summary", response_model=OpinionSummaryOut)
 def opinion_summary(
     branch: str,
     store: StoreDep,
     principal: Manager,
     months: int = Query(default=12, ge=1, le=36),
-) -> dict[str, Any]:
+) -> OpinionSummaryOut:
     """Monthly counts by category, counts by status, and the overdue alerts."""
     del principal
     settings = store.branch(branch)
@@ -366,15 +390,16 @@ def opinion_summary(
         )
         alerts = opinion_rules.overdue_alerts(session=session, branch=settings, now=now)
         by_status = opinion_rules.status_counts(session=session, branch=settings)
-    return {
-        "categories": [
-            {"code": c, "name": opinion_rules.CATEGORY_NAMES[c]} for c in opinion_rules.CATEGORIES
+    return OpinionSummaryOut(
+        categories=[
+            OpinionCategory(code=c, name=Names(**opinion_rules.CATEGORY_NAMES[c]))
+            for c in opinion_rules.CATEGORIES
         ],
-        "months": counts,
-        "by_status": by_status,
-        "overdue": alerts,
-        "reply_business_days": settings.opinions.reply_business_days,
-    }
+        months=counts,
+        by_status=by_status,
+        overdue=alerts,
+        reply_business_days=settings.opinions.reply_business_days,
+    )
 
 
 @router.get("/branches/{branch}/opinions.csv")
@@ -395,10 +420,10 @@ def opinions_csv(
     return csv_response(opinion_rules.counts_csv(counts), f"opinions-{branch}.csv")
 
 
-@router.get("/branches/{branch}/opinions/{opinion_id}")
+@router.get("/branches/{branch}/opinions/{opinion_id}", response_model=OpinionDetail)
 def opinion_detail(
     branch: str, opinion_id: RowId, store: StoreDep, principal: Manager
-) -> dict[str, Any]:
+) -> OpinionDetail:
     """The one view with the contact whole; the reading is recorded."""
     settings = store.branch(branch)
     now = store.now()
@@ -408,10 +433,7 @@ def opinion_detail(
             session=session, opinion=opinion, username=principal.name, now=now
         )
         session.flush()
-        return {
-            **opinion_rules.inbox_data(settings, opinion, now, full_contact=True),
-            "history": opinion_rules.history(session, settings, opinion),
-        }
+        return opinion_rules.detail_data(session, settings, opinion, now)
 
 
 def _change_opinion(
@@ -421,7 +443,7 @@ def _change_opinion(
     change: Callable[..., object],
     principal: Principal,
     **fields: str,
-) -> dict[str, Any]:
+) -> OpinionRow:
     """One manager action on an opinion (`opinion_rules.reply`, `.set_status`) in one
     commit, by `principal`; answers the opinion's inbox view."""
     settings = store.branch(branch)
@@ -432,19 +454,19 @@ def _change_opinion(
         return opinion_rules.inbox_data(settings, opinion, now)
 
 
-@router.post("/branches/{branch}/opinions/{opinion_id}/reply")
+@router.post("/branches/{branch}/opinions/{opinion_id}/reply", response_model=OpinionRow)
 def reply_opinion(
     branch: str, opinion_id: RowId, body: ReplyIn, store: StoreDep, principal: Manager
-) -> dict[str, Any]:
+) -> OpinionRow:
     return _change_opinion(
         store, branch, opinion_id, opinion_rules.reply, principal, text=body.text
     )
 
 
-@router.put("/branches/{branch}/opinions/{opinion_id}/status")
+@router.put("/branches/{branch}/opinions/{opinion_id}/status", response_model=OpinionRow)
 def opinion_status(
     branch: str, opinion_id: RowId, body: StatusIn, store: StoreDep, principal: Manager
-) -> dict[str, Any]:
+) -> OpinionRow:
     return _change_opinion(
         store, branch, opinion_id, opinion_rules.set_status, principal, status=body.status
     )

@@ -22,10 +22,19 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from server.config import BranchSettings
+from server.customer.answers import (
+    OpinionAction,
+    OpinionAlert,
+    OpinionDetail,
+    OpinionMonth,
+    OpinionPublic,
+    OpinionRow,
+)
 from server.customer.privacy import mask_contact, public_text
 from server.customer.tables import Opinion, OpinionAudit, OpinionStatus
 from server.errors import Conflict, InvalidInput, NotFound
 from server.models import Ticket, as_utc, utc
+from server.public import Names
 
 CATEGORIES = ("attitude", "waiting", "environment", "process", "other")
 CATEGORY_NAMES = {
@@ -212,14 +221,14 @@ def set_status(
     return opinion
 
 
-def history(session: Session, branch: BranchSettings, opinion: Opinion) -> list[dict[str, Any]]:
+def history(session: Session, branch: BranchSettings, opinion: Opinion) -> list[OpinionAction]:
     rows = session.exec(
         select(OpinionAudit)
         .where(OpinionAudit.opinion_id == opinion.id)
         .order_by(col(OpinionAudit.at), col(OpinionAudit.id))
     ).all()
     return [
-        {"action": r.action, "username": r.username, "at": _iso(r.at, branch), "detail": r.detail}
+        OpinionAction(action=r.action, username=r.username, at=_iso(r.at, branch), detail=r.detail)
         for r in rows
     ]
 
@@ -256,7 +265,7 @@ def is_overdue(branch: BranchSettings, opinion: Opinion, now: datetime) -> bool:
 
 def overdue_alerts(
     *, session: Session, branch: BranchSettings, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[OpinionAlert]:
     """One alert per unanswered opinion past its deadline, in zh and en."""
     rows = session.exec(
         select(Opinion)
@@ -272,18 +281,18 @@ def overdue_alerts(
         if not is_overdue(branch, opinion, now):
             continue
         out.append(
-            {
-                "id": opinion.id,
-                "code": opinion.code,
-                "category": opinion.category,
-                "created_at": _iso(opinion.created_at),
-                "text": {
-                    "zh": f"意见 {opinion.code}（{CATEGORY_NAMES[opinion.category]['zh']}）"
+            OpinionAlert(
+                id=opinion.id,
+                code=opinion.code,
+                category=opinion.category,
+                created_at=_iso(opinion.created_at),
+                text=Names(
+                    zh=f"意见 {opinion.code}（{CATEGORY_NAMES[opinion.category]['zh']}）"
                     f"超过{days}个工作日未答复",
-                    "en": f"Opinion {opinion.code} ({CATEGORY_NAMES[opinion.category]['en']}) "
+                    en=f"Opinion {opinion.code} ({CATEGORY_NAMES[opinion.category]['en']}) "
                     f"has had no reply for over {days} business days",
-                },
-            }
+                ),
+            )
         )
     return out
 
@@ -298,36 +307,37 @@ def _iso(value: datetime | None, branch: BranchSettings | None = None) -> str | 
     return at.astimezone(branch.zone).isoformat() if branch else at.isoformat()
 
 
-def public_data(branch: BranchSettings, opinion: Opinion, base: str) -> dict[str, Any]:
+def public_data(branch: BranchSettings, opinion: Opinion, base: str) -> OpinionPublic:
     """What the customer sees on /opinion/{token}: the contact masked."""
-    return {
-        "code": opinion.code,
-        "branch": branch.code,
-        "branch_name": branch.name.model_dump(),
-        "category": opinion.category,
-        "category_name": CATEGORY_NAMES[opinion.category],
-        "text": opinion.text,
-        "contact": mask_contact(opinion.contact),
-        "status": str(opinion.status),
-        "status_name": STATUS_NAMES[str(opinion.status)],
-        "created_at": _iso(opinion.created_at, branch),
-        "reply": opinion.reply or None,
-        "replied_at": _iso(opinion.replied_at, branch),
-        "follow_url": f"{base}/opinion/{opinion.follow_token}",
-    }
+    return OpinionPublic(
+        code=opinion.code,
+        branch=branch.code,
+        branch_name=Names(**branch.name.model_dump()),
+        category=opinion.category,
+        category_name=Names(**CATEGORY_NAMES[opinion.category]),
+        text=opinion.text,
+        contact=mask_contact(opinion.contact),
+        status=str(opinion.status),
+        status_name=Names(**STATUS_NAMES[str(opinion.status)]),
+        created_at=_iso(opinion.created_at, branch),
+        reply=opinion.reply or None,
+        replied_at=_iso(opinion.replied_at, branch),
+        follow_url=f"{base}/opinion/{opinion.follow_token}",
+    )
 
 
-def inbox_data(
+def inbox_fields(
     branch: BranchSettings, opinion: Opinion, now: datetime, *, full_contact: bool = False
 ) -> dict[str, Any]:
-    """The manager's row: masked contact in the list, whole in the detail."""
+    """The manager's row (OpinionRow's fields): masked contact in the list, whole in
+    the detail."""
     created = utc(opinion.created_at)
     assert created is not None
     return {
         "id": opinion.id,
         "code": opinion.code,
         "category": opinion.category,
-        "category_name": CATEGORY_NAMES[opinion.category],
+        "category_name": Names(**CATEGORY_NAMES[opinion.category]),
         "text": opinion.text,
         "contact": opinion.contact if full_contact else mask_contact(opinion.contact),
         "source": opinion.source,
@@ -344,9 +354,23 @@ def inbox_data(
     }
 
 
+def inbox_data(branch: BranchSettings, opinion: Opinion, now: datetime) -> OpinionRow:
+    return OpinionRow(**inbox_fields(branch, opinion, now))
+
+
+def detail_data(
+    session: Session, branch: BranchSettings, opinion: Opinion, now: datetime
+) -> OpinionDetail:
+    """The one view with the contact whole, and who did what to the opinion."""
+    return OpinionDetail(
+        **inbox_fields(branch, opinion, now, full_contact=True),
+        history=history(session, branch, opinion),
+    )
+
+
 def inbox(
     *, session: Session, branch: BranchSettings, status: str | None, now: datetime, limit: int = 500
-) -> list[dict[str, Any]]:
+) -> list[OpinionRow]:
     query = select(Opinion).where(Opinion.branch == branch.code)
     if status:
         if status not in STATUS_NAMES:
@@ -371,7 +395,7 @@ def month_bounds(branch: BranchSettings, month: str) -> tuple[datetime, datetime
 
 def monthly_counts(
     *, session: Session, branch: BranchSettings, months: list[str]
-) -> list[dict[str, Any]]:
+) -> list[OpinionMonth]:
     """Per month: opinions by category, and how many are still unanswered."""
     out = []
     for month in months:
@@ -385,14 +409,14 @@ def monthly_counts(
         ).all()
         by_category = Counter(category for category, _ in rows)
         out.append(
-            {
-                "month": month,
-                "total": len(rows),
-                "by_category": {c: by_category.get(c, 0) for c in CATEGORIES},
-                "unanswered": sum(
+            OpinionMonth(
+                month=month,
+                total=len(rows),
+                by_category={c: by_category.get(c, 0) for c in CATEGORIES},
+                unanswered=sum(
                     1 for _, s in rows if s in (OpinionStatus.new, OpinionStatus.in_progress)
                 ),
-            }
+            )
         )
     return out
 
@@ -407,7 +431,7 @@ def last_months(branch: BranchSettings, now: datetime, count: int = 12) -> list[
     return out
 
 
-def counts_csv(rows: list[dict[str, Any]]) -> str:
+def counts_csv(rows: list[OpinionMonth]) -> str:
     """Month x category, with the Chinese and English category names in the header."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -418,9 +442,9 @@ def counts_csv(rows: list[dict[str, Any]]) -> str:
     )
     for row in rows:
         writer.writerow(
-            [row["month"]]
-            + [row["by_category"][c] for c in CATEGORIES]
-            + [row["total"], row["unanswered"]]
+            [row.month]
+            + [row.by_category[c] for c in CATEGORIES]
+            + [row.total, row.unanswered]
         )
     return buffer.getvalue()
 

@@ -8,12 +8,13 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session
 
 from server.config import BranchSettings
+from server.public import Names
 from server.stats.aggregate import TOTAL, tickets_of
+from server.stats.answers import CompareOut, StatsRow
 from server.stats.compute import FIGURES, figures_of, parse_range
 from server.stats.export import BOM, _cell, _name
 
@@ -25,7 +26,7 @@ def compare_branches(
     from_: str | None,
     to: str | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> CompareOut:
     """Dates are read in each branch's own timezone (a day is that branch's day)."""
     rows = []
     first = None
@@ -33,18 +34,21 @@ def compare_branches(
         span = parse_range(branch, from_, to, now)
         first = first or span
         total = tickets_of(session, branch, span).tallies(())[TOTAL][None]
-        rows.append({"key": branch.code, "name": branch.name.model_dump(), **figures_of(total)})
-    return {
-        "from": first.start.isoformat() if first else from_,
-        "to": first.end.isoformat() if first else to,
-        "rows": rows,
-    }
+        rows.append(
+            StatsRow(key=branch.code, name=Names(**branch.name.model_dump()), **figures_of(total))
+        )
+    return CompareOut(
+        from_=first.start.isoformat() if first else from_,
+        to=first.end.isoformat() if first else to,
+        rows=rows,
+    )
 
 
-def compare_csv(table: dict[str, Any]) -> str:
+def compare_csv(table: CompareOut) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["branch", "name", *FIGURES])
-    for row in table["rows"]:
-        writer.writerow([row["key"], _name(row), *(_cell(row.get(f)) for f in FIGURES)])
+    for row in table.rows:
+        shown = row.model_dump()
+        writer.writerow([row.key, _name(shown), *(_cell(shown.get(f)) for f in FIGURES)])
     return BOM + out.getvalue()

@@ -21,14 +21,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from server.config import BranchSettings
 from server.db import connection_of
+from server.hq.answers import AlertCounter, BranchAlert, BranchOverview, NoOpenCounter, OverTarget
 from server.models import Counter, CounterState, Service, Ticket, TicketFact, TicketStatus, utc
+from server.public import Names
 from server.queue.calendar import business_day
 from server.stats.compute import SATISFIED_FROM
 
@@ -146,46 +147,46 @@ def branch_alerts(
     waiting: dict[tuple[str, str], tuple[int, int, datetime | None]],
     counters: list[tuple[str, str, list[str]]],
     now: datetime,
-) -> list[dict[str, Any]]:
-    alerts: list[dict[str, Any]] = []
+) -> list[BranchAlert]:
+    alerts: list[BranchAlert] = []
     for service in branch.services:
         count, for_anyone, oldest = waiting.get((branch.code, service.code), (0, 0, None))
         if not count:
             continue
-        name = service.name.model_dump()
+        name = Names(**service.name.model_dump())
         longest = (now - oldest).total_seconds() if oldest else 0.0
         target = service.target_wait_min * 60
         if longest > target:
             alerts.append(
-                {
-                    "kind": "over_target",
-                    "service": service.code,
-                    "service_name": name,
-                    "waiting": count,
-                    "longest_wait_s": round(longest),
-                    "target_wait_s": round(target),
-                }
+                OverTarget(
+                    kind="over_target",
+                    service=service.code,
+                    service_name=name,
+                    waiting=count,
+                    longest_wait_s=round(longest),
+                    target_wait_s=round(target),
+                )
             )
         serving = [(n, state) for n, state, services in counters if service.code in services]
         if for_anyone and not any(state == "open" for _, state in serving):
             alerts.append(
-                {
-                    "kind": "no_open_counter",
-                    "service": service.code,
-                    "service_name": name,
-                    "waiting": for_anyone,
-                    "counters": [
-                        {"number": n, "name": branch.counter_name(n), "state": state}
+                NoOpenCounter(
+                    kind="no_open_counter",
+                    service=service.code,
+                    service_name=name,
+                    waiting=for_anyone,
+                    counters=[
+                        AlertCounter(number=n, name=Names(**branch.counter_name(n)), state=state)
                         for n, state in serving
                     ],
-                }
+                )
             )
     return alerts
 
 
 def overview(
     session: Session, *, branches: Sequence[BranchSettings], now: datetime
-) -> list[dict[str, Any]]:
+) -> list[BranchOverview]:
     """The use-case behind `GET /overview` and `/hq`."""
     if not branches:
         return []
@@ -204,21 +205,21 @@ def overview(
         counts = today.get(branch.code, {})
         served = counts.get("served", 0)
         rows.append(
-            {
-                "branch": branch.code,
-                "name": branch.name.model_dump(),
-                "waiting": sum(n for n, _, _ in mine),
-                "longest_wait_s": (
+            BranchOverview(
+                branch=branch.code,
+                name=Names(**branch.name.model_dump()),
+                waiting=sum(n for n, _, _ in mine),
+                longest_wait_s=(
                     round((now - min(oldest_all)).total_seconds()) if oldest_all else None
                 ),
-                "open_counters": states.count("open"),
-                "paused_counters": states.count("paused"),
-                "counters": len(states),
-                "served_today": served,
-                "within_target_pct": _pct(counts.get("within", 0), counts.get("timed", 0)),
-                "ratings_today": counts.get("ratings", 0),
-                "satisfied_pct": _pct(counts.get("satisfied", 0), counts.get("ratings", 0)),
-                "alerts": branch_alerts(branch, waiting, counters.get(branch.code, []), now),
-            }
+                open_counters=states.count("open"),
+                paused_counters=states.count("paused"),
+                counters=len(states),
+                served_today=served,
+                within_target_pct=_pct(counts.get("within", 0), counts.get("timed", 0)),
+                ratings_today=counts.get("ratings", 0),
+                satisfied_pct=_pct(counts.get("satisfied", 0), counts.get("ratings", 0)),
+                alerts=branch_alerts(branch, waiting, counters.get(branch.code, []), now),
+            )
         )
     return rows

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -25,8 +25,10 @@ from server.api.deps import StoreDep, drop_token_from_address
 from server.auth import Principal
 from server.dashboard.routes import _who as signed_in
 from server.hq.access import OverviewReader, visible_branches
+from server.hq.answers import BranchOverview
 from server.hq.compare import compare_branches, compare_csv
 from server.hq.overview import overview
+from server.stats.answers import CompareOut
 from server.stats.facts import seal_days
 from server.store import Store
 from server.web.pages import page_templates
@@ -47,11 +49,11 @@ class OverviewCache:
     """The last overview of every branch; one per app (`store.overview`)."""
 
     at: float = -1e9
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[BranchOverview] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def all_branches_overview(store: Store) -> list[dict[str, Any]]:
+def all_branches_overview(store: Store) -> list[BranchOverview]:
     """Every configured branch, recomputed once per OVERVIEW_TTL_S (single flight:
     callers arriving meanwhile wait for the one computation and share it)."""
     cache = store.overview
@@ -63,19 +65,19 @@ def all_branches_overview(store: Store) -> list[dict[str, Any]]:
         return cache.rows
 
 
-def overview_for(store: Store, principal: Principal) -> list[dict[str, Any]]:
+def overview_for(store: Store, principal: Principal) -> list[BranchOverview]:
     mine = {b.code for b in visible_branches(store, principal)}
-    return [row for row in all_branches_overview(store) if row["branch"] in mine]
+    return [row for row in all_branches_overview(store) if row.branch in mine]
 
 
-@router.get("/api/v1/overview")
-def get_overview(store: StoreDep, principal: OverviewReader) -> list[dict[str, Any]]:
+@router.get("/api/v1/overview", response_model=list[BranchOverview])
+def get_overview(store: StoreDep, principal: OverviewReader) -> list[BranchOverview]:
     return overview_for(store, principal)
 
 
 def _compare(
     store: Store, principal: Principal, from_: str | None, to: str | None
-) -> dict[str, Any]:
+) -> CompareOut:
     with store.read() as session:
         return compare_branches(
             session,
@@ -86,10 +88,10 @@ def _compare(
         )
 
 
-@router.get("/api/v1/overview/compare")
+@router.get("/api/v1/overview/compare", response_model=CompareOut)
 def compare(
     store: StoreDep, principal: OverviewReader, from_: FromQuery = None, to: ToQuery = None
-) -> dict[str, Any]:
+) -> CompareOut:
     return _compare(store, principal, from_, to)
 
 
@@ -98,7 +100,7 @@ def compare_as_csv(
     store: StoreDep, principal: OverviewReader, from_: FromQuery = None, to: ToQuery = None
 ) -> Response:
     table = _compare(store, principal, from_, to)
-    name = f"lobbyq-branches-{str(table['from'])[:10]}-{str(table['to'])[:10]}.csv"
+    name = f"lobbyq-branches-{str(table.from_)[:10]}-{str(table.to)[:10]}.csv"
     return Response(
         content=compare_csv(table).encode("utf-8"),
         media_type="text/csv; charset=utf-8",

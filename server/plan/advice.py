@@ -15,6 +15,7 @@ from server.config import BranchSettings
 from server.db import connection_of
 from server.models import Counter, CounterState, Ticket
 from server.plan import erlang
+from server.plan.answers import AdviceMessage, AdviceOut, ServiceAdviceOut
 from server.plan.demand import SLOT_MIN
 from server.plan.planner import SHARE, Plan, plan_on
 from server.queue.today import Today
@@ -73,7 +74,7 @@ class ServiceAdvice:
         return max(0, self.needed - self.open_counters)
 
 
-def advise(session: Session, branch: BranchSettings, now: datetime) -> dict[str, Any]:
+def advise(session: Session, branch: BranchSettings, now: datetime) -> AdviceOut:
     """GET /plan/advice's use-case: the day's context worked out once, at `now`."""
     today = Today.of(branch, now)
     plan = todays_plan(session, branch, today.day)
@@ -108,28 +109,28 @@ def advise(session: Session, branch: BranchSettings, now: datetime) -> dict[str,
         advice.append(
             ServiceAdvice(s.code, arrived.get(s.code, 0), planned, open_serving[s.code], needed)
         )
-    return {
-        "now": now.isoformat(),
-        "weekday": plan.demand.weekday,
-        "weeks": len(plan.demand.days),
-        "services": [
-            {
-                "service": a.code,
-                "arrived_last_hour": a.arrived,
-                "per_hour": round(a.per_hour, 1),
-                "planned_per_hour": round(a.planned_per_hour, 1),
-                "above_plan": a.above_plan,
-                "open_counters": a.open_counters,
-                "needed": a.needed,
-                "open_more": a.open_more,
-            }
+    return AdviceOut(
+        now=now.isoformat(),
+        weekday=plan.demand.weekday,
+        weeks=len(plan.demand.days),
+        services=[
+            ServiceAdviceOut(
+                service=a.code,
+                arrived_last_hour=a.arrived,
+                per_hour=round(a.per_hour, 1),
+                planned_per_hour=round(a.planned_per_hour, 1),
+                above_plan=a.above_plan,
+                open_counters=a.open_counters,
+                needed=a.needed,
+                open_more=a.open_more,
+            )
             for a in advice
         ],
-        "messages": _messages(branch, advice),
-    }
+        messages=_messages(branch, advice),
+    )
 
 
-def _messages(branch: BranchSettings, advice: list[ServiceAdvice]) -> list[dict[str, str]]:
+def _messages(branch: BranchSettings, advice: list[ServiceAdvice]) -> list[AdviceMessage]:
     out = []
     for a in advice:
         service = branch.service(a.code)
@@ -137,25 +138,25 @@ def _messages(branch: BranchSettings, advice: list[ServiceAdvice]) -> list[dict[
         en = service.name.en if service else a.code
         if a.above_plan:
             out.append(
-                {
-                    "kind": "above_plan",
-                    "service": a.code,
-                    "zh": f"{a.code} {zh}：近一小时到达 {a.arrived} 位，高于计划"
+                AdviceMessage(
+                    kind="above_plan",
+                    service=a.code,
+                    zh=f"{a.code} {zh}：近一小时到达 {a.arrived} 位，高于计划"
                     f"（约 {a.planned_per_hour:.0f} 位/小时）",
-                    "en": f"{en}: {a.arrived} arrived in the last hour, above the plan "
+                    en=f"{en}: {a.arrived} arrived in the last hour, above the plan "
                     f"(about {a.planned_per_hour:.0f} an hour)",
-                }
+                )
             )
         if a.open_more:
             out.append(
-                {
-                    "kind": "open_more",
-                    "service": a.code,
-                    "zh": f"{a.code} {zh}：请再开 {a.open_more} 个窗口办理此业务"
+                AdviceMessage(
+                    kind="open_more",
+                    service=a.code,
+                    zh=f"{a.code} {zh}：请再开 {a.open_more} 个窗口办理此业务"
                     f"（现有 {a.open_counters} 个，需要 {a.needed} 个）",
-                    "en": f"{en}: open {a.open_more} more counter"
+                    en=f"{en}: open {a.open_more} more counter"
                     f"{'s' if a.open_more > 1 else ''} for it now "
                     f"({a.open_counters} open, {a.needed} needed)",
-                }
+                )
             )
     return out

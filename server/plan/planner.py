@@ -25,7 +25,9 @@ from sqlmodel import Session
 
 from server.config import BranchSettings
 from server.plan import erlang
+from server.plan.answers import PlanOut, PlanSlot, PlayedWeek, PriorityWait, ServiceTimes
 from server.plan.demand import SLOT_MIN, Demand, learn_demand, slot_label
+from server.public import Names
 from server.queue import ordering
 from server.queue.calendar import business_day
 from server.queue.line import rules_for
@@ -300,75 +302,76 @@ class Plan:
     rounds: int
 
     def as_json(self) -> dict[str, Any]:
-        names = {s.code: s.name.model_dump() for s in self.branch.services}
+        return self.answer().model_dump(mode="json")
+
+    def answer(self) -> PlanOut:
+        """GET /plan's answer (and `lobbyq plan --json`)."""
+        names = {s.code: Names(**s.name.model_dump()) for s in self.branch.services}
         demand = self.demand
-        slots = []
-        for slot in sorted(self.need):
-            slots.append(
-                {
-                    "slot": slot_label(slot),
-                    "arrivals_per_hour": {
-                        c: round(s.rates[slot], 2) for c, s in demand.services.items()
-                    },
-                    "erlang_c": self.erlang_need.get(slot, {}),
-                    "counters_taking": self.need[slot],
-                    "counters": len(self.rota.get(slot, {})),
-                    "beyond_branch": sum(1 for n in self.rota.get(slot, {}) if n.startswith("+")),
-                    "rota": {n: list(s) for n, s in self.rota.get(slot, {}).items()},
-                }
+        slots = [
+            PlanSlot(
+                slot=slot_label(slot),
+                arrivals_per_hour={c: round(s.rates[slot], 2) for c, s in demand.services.items()},
+                erlang_c=self.erlang_need.get(slot, {}),
+                counters_taking=self.need[slot],
+                counters=len(self.rota.get(slot, {})),
+                beyond_branch=sum(1 for n in self.rota.get(slot, {}) if n.startswith("+")),
+                rota={n: list(s) for n, s in self.rota.get(slot, {}).items()},
             )
+            for slot in sorted(self.need)
+        ]
         times = {}
         for code, s in demand.services.items():
             ordered = sorted(s.times_s)
-            times[code] = {
-                "count": len(ordered),
-                "mean_s": round(s.mean_s, 1),
-                "p50_s": round(ordered[len(ordered) // 2], 1),
-                "p90_s": round(_p90(ordered), 1),
-                "target_s": s.target_s,
-            }
-        return {
-            "branch": self.branch.code,
-            "weekday": demand.weekday,
-            "weeks": len(demand.days),
-            "days": [d.isoformat() for d in demand.days],
-            "slot_min": SLOT_MIN,
-            "share": SHARE,
-            "services": names,
-            "service_times": times,
-            "priorities": {
+            times[code] = ServiceTimes(
+                count=len(ordered),
+                mean_s=round(s.mean_s, 1),
+                p50_s=round(ordered[len(ordered) // 2], 1),
+                p90_s=round(_p90(ordered), 1),
+                target_s=s.target_s,
+            )
+        return PlanOut(
+            branch=self.branch.code,
+            weekday=demand.weekday,
+            weeks=len(demand.days),
+            days=[d.isoformat() for d in demand.days],
+            slot_min=SLOT_MIN,
+            share=SHARE,
+            services=names,
+            service_times=times,
+            priorities={
                 code: round(share, 3)
                 for s in demand.services.values()
                 for code, share in s.priorities.items()
                 if code != ordering.NORMAL
             },
-            "slots": slots,
-            "rounds": self.rounds,
-            "suggested": _figures_json(self.suggested, demand, self.rota),
-            "current": _figures_json(self.current, demand, self.current_rota),
-        }
+            slots=slots,
+            rounds=self.rounds,
+            suggested=_played_week(self.suggested, demand, self.rota),
+            current=_played_week(self.current, demand, self.current_rota),
+        )
 
 
-def _figures_json(f: Figures, demand: Demand, rota: Rota) -> dict[str, Any]:
+def _played_week(f: Figures, demand: Demand, rota: Rota) -> PlayedWeek:
     classes = [
-        {
-            "priority": klass,
-            "service": service,
-            "customers": f.class_count[(klass, service)],
-            "wait_p90_s": round(p90, 1),
-            "target_s": demand.services[service].target_s,
-        }
+        PriorityWait(
+            priority=klass,
+            service=service,
+            customers=f.class_count[(klass, service)],
+            wait_p90_s=round(p90, 1),
+            target_s=demand.services[service].target_s,
+        )
         for (klass, service), p90 in sorted(f.class_p90_s.items())
         if klass != ordering.NORMAL
     ]
     hours = sum(len(given) for given in rota.values()) * SLOT_MIN / 60
-    return {
-        "within_target_pct": {c: round(v, 1) for c, v in f.within_pct.items()},
-        "wait_p90_s": {c: round(v, 1) for c, v in f.wait_p90_s.items()},
-        "priority_p90": classes,
-        "counter_hours": round(hours, 1),
-        "customers": f.served,
-    }
+    return PlayedWeek(
+        within_target_pct={c: round(v, 1) for c, v in f.within_pct.items()},
+        wait_p90_s={c: round(v, 1) for c, v in f.wait_p90_s.items()},
+        priority_p90=classes,
+        counter_hours=round(hours, 1),
+        customers=f.served,
+    )
 
 
 def make_plan(

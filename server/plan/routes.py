@@ -3,13 +3,14 @@ for the dashboard)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from server.api.deps import StoreDep
 from server.hq.access import StatsReader, check_may_read
 from server.plan.advice import advise
+from server.plan.answers import AdviceOut, PlanOut
 from server.plan.planner import make_plan
 
 router = APIRouter(prefix="/api/v1", tags=["plan"])
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["plan"])
 # its own branches (API.md v1.1). A new role gets plans by getting that capability.
 
 
-@router.get("/branches/{branch}/plan")
+@router.get("/branches/{branch}/plan", response_model=PlanOut)
 def plan(
     branch: str,
     store: StoreDep,
@@ -28,15 +29,15 @@ def plan(
         str | None, Query(max_length=12, description="mon ... sun (default: the business day's)")
     ] = None,
     weeks: Annotated[int, Query(ge=1, le=26, description="weeks of history")] = 4,
-) -> dict[str, Any]:
+) -> PlanOut:
     check_may_read(store, principal, branch)
     settings = store.branch(branch)
     with store.read() as session:
-        return make_plan(session, settings, weekday, weeks, store.now()).as_json()
+        return make_plan(session, settings, weekday, weeks, store.now()).answer()
 
 
-@router.get("/branches/{branch}/plan/advice")
-def advice(branch: str, store: StoreDep, principal: StatsReader) -> dict[str, Any]:
+@router.get("/branches/{branch}/plan/advice", response_model=AdviceOut)
+def advice(branch: str, store: StoreDep, principal: StatsReader) -> AdviceOut:
     check_may_read(store, principal, branch)
     settings = store.branch(branch)
     with store.read() as session:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from server.config import BranchSettings, ServiceSettings
-from server.events import EventType
+from server.events import EventType, TicketCalled, TicketRecalled, stored_event
 from server.models import Branch, Counter, Service, TicketEvent, as_utc
 from server.public import iso
 from server.queue import ordering
@@ -74,17 +74,21 @@ def queue_snapshot(session: Session, branch: BranchSettings, now: datetime) -> d
         "next_day_at": today.ends.isoformat(),
         "services": services,
         "counters": [counter_data(session, c) for c in counters],
-        "recent_calls": [
-            {
-                "number": e.data.get("number"),
-                "counter": e.counter,
-                "counter_name": e.data.get("counter_name"),
-                "service": e.data.get("service"),
-                "called_at": iso(e.at),
-                "recall": e.type == EventType.ticket_recalled,
-            }
-            for e in calls
-        ],
+        "recent_calls": [recent_call(e) for e in calls],
+    }
+
+
+def recent_call(row: TicketEvent) -> dict[str, Any]:
+    """One of the TV's last calls, from a stored call or recall."""
+    event = stored_event(row)
+    assert isinstance(event, TicketCalled | TicketRecalled), event.type
+    return {
+        "number": event.data.number,
+        "counter": row.counter,
+        "counter_name": event.data.counter_name.wire(),
+        "service": event.data.service,
+        "called_at": iso(event.at),
+        "recall": isinstance(event, TicketRecalled),
     }
 
 

@@ -17,18 +17,28 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Text
+from sqlalchemy import cast as sa_cast
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from server.config import BranchSettings
 from server.db import connection_of
 from server.errors import InvalidInput
-from server.events import EventType
+from server.events import (
+    EventType,
+    TicketCompletedData,
+    TicketIssuedData,
+    TicketRatedData,
+    TicketTransferredData,
+    stored_data,
+)
 from server.models import TicketEvent, User, utc
 from server.queue.calendar import business_day, day_starts, today_window
+from server.stats.answers import StatsOut, StatsRow
 
 GroupBy = Literal["service", "counter", "teller", "priority", "hour", "day"]
 GROUPINGS: tuple[str, ...] = ("service", "counter", "teller", "priority", "hour", "day")
@@ -109,19 +119,21 @@ class TicketFacts:
             return None
         return (self.first_call_at - self.enqueued_at).total_seconds()
 
-    def apply(self, event: TicketEvent) -> None:
+    def apply(self, event: LoggedEvent) -> None:
+        """One event of the ticket, in seq order. Only the kinds whose payload the figures
+        read have it parsed (into its model of server/events.py): a report folds up to a
+        year of events, most of them calls and starts that need only the row's columns."""
         at = utc(event.at)
         assert at is not None
-        data = event.data or {}
         kind = event.type
         if kind == EventType.ticket_issued:
-            self.number = str(data.get("number") or "")
+            issued = stored_data(event.data, TicketIssuedData)
+            self.number = issued.number
             self.issued_at = at
-            self.enqueued_at = _parse_iso(data.get("enqueued_at")) or at
-            self.issue_service = self.service = str(data.get("service") or "")
-            self.priority = str(data.get("priority") or "normal")
-            estimate = data.get("estimated_wait_s")
-            self.estimated_wait_s = int(estimate) if isinstance(estimate, int | float) else None
+            self.enqueued_at = utc(issued.enqueued_at) or at
+            self.issue_service = self.service = issued.service
+            self.priority = issued.priority
+            self.estimated_wait_s = issued.estimated_wait_s
         elif kind == EventType.ticket_called:
             if self.first_call_at is None:
                 self.first_call_at = at
@@ -138,7 +150,7 @@ class TicketFacts:
             self.segment_start = at
         elif kind == EventType.ticket_completed:
             self.outcome = "served"
-            self.service = str(data.get("service") or self.service)
+            self.service = stored_data(event.data, TicketCompletedData).service or self.service
             self.counter, self.teller = event.counter, event.teller
             start = self.segment_start or self.first_call_at
             self.service_s = (at - start).total_seconds() if start else None
@@ -148,27 +160,17 @@ class TicketFacts:
             self.counter, self.teller = event.counter, event.teller
         elif kind == EventType.ticket_transferred:
             self.transferred = True
-            self.service = str(data.get("to_service") or data.get("service") or self.service)
+            moved = stored_data(event.data, TicketTransferredData)
+            self.service = moved.to_service or moved.service or self.service
             self._transfer_at = at
             self.counter = event.counter or self.counter
             self.teller = event.teller or self.teller
         elif kind == EventType.ticket_cancelled:
             self.outcome = "cancelled"
         elif kind == EventType.ticket_rated:
-            self._rate(data.get("rating"))
-
-    def _rate(self, value: Any) -> None:
-        if isinstance(value, int) and not isinstance(value, bool):
-            self.rating = value
-
-
-def _parse_iso(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return utc(datetime.fromisoformat(value))
-    except ValueError:
-        return None
+            rating = stored_data(event.data, TicketRatedData).rating
+            if rating is not None:
+                self.rating = rating
 
 
 def cutoff_of(issued_at: datetime, zone: ZoneInfo) -> datetime:
@@ -179,7 +181,25 @@ def cutoff_of(issued_at: datetime, zone: ZoneInfo) -> datetime:
     return cutoff
 
 
-def fold(events: Iterable[TicketEvent], zone: ZoneInfo) -> dict[int, TicketFacts]:
+class LoggedEvent(Protocol):
+    """A logged ticket event as the fold reads it: a row of _LOG (its payload as JSON
+    text) or of the event table (decoded)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def data(self) -> str | dict[str, Any] | None: ...
+    @property
+    def ticket_id(self) -> int | None: ...
+    @property
+    def counter(self) -> str | None: ...
+    @property
+    def teller(self) -> str | None: ...
+
+
+def fold(events: Iterable[LoggedEvent], zone: ZoneInfo) -> dict[int, TicketFacts]:
     """Events in seq order -> one TicketFacts per ticket that has its issued event."""
     facts: dict[int, TicketFacts] = {}
     cutoffs: dict[int, datetime] = {}
@@ -286,7 +306,8 @@ _LOG = (
         _EVENTS.c.ticket_id,
         _EVENTS.c.type,
         _EVENTS.c.at,
-        _EVENTS.c.data,
+        # As JSON text: only the kinds whose payload the fold reads parse it (below).
+        sa_cast(_EVENTS.c.data, Text).label("data"),
         _EVENTS.c.counter,
         _EVENTS.c.teller,
     )
@@ -310,7 +331,7 @@ def log_facts(session: Session, branch: BranchSettings, span: DateRange) -> list
     assert start is not None and end is not None
     return [
         facts
-        for facts in fold(events, branch.zone).values()  # type: ignore[arg-type]
+        for facts in fold(events, branch.zone).values()
         if facts.issued_at is not None and start <= facts.issued_at < end
     ]
 
@@ -536,6 +557,18 @@ class Report:
             "rows": self.rows,
             "totals": self.totals,
         }
+
+    def answer(self) -> StatsOut:
+        """GET /stats' answer: the rows' figures as their typed shape."""
+        return StatsOut(
+            branch=self.branch,
+            group_by=self.group_by,
+            from_=self.span.start.isoformat(),
+            to=self.span.end.isoformat(),
+            timezone=self.timezone,
+            rows=[StatsRow(**row) for row in self.rows],
+            totals=StatsRow(**self.totals),
+        )
 
 
 Key = str | int | None

@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from server.config import BranchSettings
 from server.db import connection_of
-from server.events import Event, EventType
+from server.events import Event, EventType, TicketCalledData, stored_data
 from server.models import Branch, FactDay, TicketEvent, TicketFact, utc
 from server.stats.compute import (
     SATISFIED_FROM,
@@ -152,7 +152,7 @@ def refresh_tickets(session: Session, branch: str, ticket_ids: Iterable[int]) ->
     if not ids:
         return
     events = connection_of(session).execute(_EVENTS_OF, {"ids": ids})
-    folded = fold(events, _zone(session, branch))  # type: ignore[arg-type]
+    folded = fold(events, _zone(session, branch))
     _upsert(session, [row_of(f, branch) for f in folded.values() if f.issued_at is not None])
 
 
@@ -353,7 +353,9 @@ def _has_ended(session: Session, ticket_id: int) -> bool:
         select(_EVENT.c.type, _EVENT.c.data).where(_EVENT.c.ticket_id == ticket_id)
     )
     for kind, data in rows:
-        if kind in ENDING or (kind == EventType.ticket_called and (data or {}).get("reinstated")):
+        if kind in ENDING:
+            return True
+        if kind == EventType.ticket_called and stored_data(data, TicketCalledData).reinstated:
             return True
     return False
 

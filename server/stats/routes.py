@@ -3,13 +3,14 @@ from the event log (see server/stats/compute.py and docs/statistics.md)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from server.api.deps import StoreDep
 from server.auth import Principal
 from server.hq.access import StatsReader, check_may_read
+from server.stats.answers import StatsOut
 from server.stats.compute import Report, branch_report, check_group_by, parse_range
 from server.stats.export import csv_filename, report_csv
 from server.store import Store
@@ -44,7 +45,7 @@ def _report(
         return branch_report(session, branch=settings, group_by=grouping, span=span)
 
 
-@router.get("/branches/{branch}/stats")
+@router.get("/branches/{branch}/stats", response_model=StatsOut)
 def stats(
     branch: str,
     store: StoreDep,
@@ -52,8 +53,8 @@ def stats(
     from_: FromQuery = None,
     to: ToQuery = None,
     group_by: GroupQuery = "service",
-) -> dict[str, Any]:
-    return _report(store, principal, branch, from_, to, group_by).as_dict()
+) -> StatsOut:
+    return _report(store, principal, branch, from_, to, group_by).answer()
 
 
 @router.get("/branches/{branch}/stats.csv", response_class=Response)

@@ -13,6 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from printers.layout import format_wait_range
 from tests.kiosk.conftest import network_printer_config
 from tests.printers.printer_fakes import FakeNetworkPrinter
 from tests.support import KIOSK_TOKEN, FakeClock, LiveServer, wait_for_js
@@ -350,3 +351,28 @@ def test_printers_page_for_managers(
     page.wait_for_selector(".printer[data-printer='p1'][data-state='offline']")
     wait_for_js(page, "document.querySelector('.preview').naturalWidth > 0")
     page.screenshot(path=str(screenshot_dir / "printers-page-manager.png"))
+
+
+def test_wait_range_words_match_the_printed_ticket(
+    server: LiveServer, kiosk_browser: Any, screenshot_dir: Path
+) -> None:
+    """The kiosk's wait words come from the catalogue's `wait` part and read as the
+    printed ticket's (printers/layout.py format_wait_range), in zh and in en."""
+    page = kiosk_browser(server, "landscape")
+    page.wait_for_selector("#screen-start:not([hidden]) .service")
+    ranges = [(0, 50), (20, 250), (59, 61), (300, 540), (600, 600), (610, 1500), (3600, 7300)]
+    shown = page.evaluate(
+        """ranges => ranges.map(
+            r => [LobbyQWait.text(r, null, "zh"), LobbyQWait.text(r, null, "en")])""",
+        ranges,
+    )
+    for (low, high), (zh, en) in zip(ranges, shown, strict=True):
+        assert f"{zh} / {en}" == format_wait_range(low, high)
+    points = page.evaluate(
+        """() => [LobbyQWait.text(null, 420, "zh"), LobbyQWait.text(null, 420, "en"),
+                  LobbyQWait.text(null, 10, "en"), LobbyQWait.text(null, null, "zh"),
+                  LobbyQWait.text([300, 540], null, "fr")]"""
+    )
+    assert points == ["约 7 分钟", "about 7 min", "about 1 min", "—", "约 5–9 分钟"]
+    page.screenshot(path=str(screenshot_dir / "kiosk-wait-range-zh.png"))
+    assert page.errors == []

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from printers.layout import format_wait_range
 from tests.support import LiveServer, wait_for_js
 
 PHONE = {"width": 390, "height": 844}
@@ -37,6 +38,9 @@ def test_updates_live_when_called_then_takes_feedback(
     phone.wait_for_selector("#live.on")
     assert phone.inner_text("#number") == mine["number"]
     assert phone.inner_text("#position") == "1"
+    # The promised range in the printed ticket's words (the catalogues' `wait` part).
+    zh_words = format_wait_range(*mine["estimated_wait_range_s"]).split(" / ")[0]
+    assert phone.inner_text("#wait") == zh_words
     phone.screenshot(path=str(screenshot_dir / "mobile-ticket-waiting.png"))
 
     teller = server.client("teller4")

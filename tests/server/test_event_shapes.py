@@ -19,8 +19,11 @@ from server.events import (
     EventType,
     TicketCalled,
     TicketIssued,
+    TicketIssuedData,
     TicketTransferred,
     parse_event,
+    stored_data,
+    stored_event,
 )
 from server.models import TicketEvent
 from tests.devices.helpers import counter_headers, device_config, image_bytes
@@ -178,3 +181,25 @@ class TestTheUnionIsTheWire:
         typed = parse_event(wire)
         assert isinstance(typed, TicketIssued)
         assert typed.wire()["at"].endswith("+00:00") and typed.wire() == wire
+
+
+class TestStoredRowsReadBackTyped:
+    def test_every_stored_row_is_its_model_from_the_column_or_its_json_text(
+        self, hall: LiveServer, clock: FakeClock
+    ) -> None:
+        """What the statistics' fold and the snapshot read: the row's payload parsed
+        once into its model, the same from the decoded column as from its JSON text."""
+        a_day(hall, clock)
+        assert hall.store is not None
+        with hall.store.read() as session:
+            rows = session.exec(select(TicketEvent).order_by(col(TicketEvent.seq))).all()
+            for row in rows:
+                typed = stored_event(row)
+                assert typed.wire() == Event.from_row(row).wire()
+                data_model = type(typed.data)
+                from_text = stored_data(json.dumps(row.data), data_model)
+                assert from_text == stored_data(row.data, data_model) == typed.data
+
+    def test_a_payload_missing_a_field_is_refused(self) -> None:
+        with pytest.raises(ValidationError):
+            stored_data('{"number": "A001"}', TicketIssuedData)

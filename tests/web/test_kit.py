@@ -161,6 +161,22 @@ def test_every_key_a_page_uses_is_in_the_catalogue(part: str, template: str, scr
         assert not missing, f"{lang}: {part} uses {missing}"
 
 
+def test_the_wait_range_words_come_from_the_catalogue() -> None:
+    """waitrange.js reads the `wait` part; every page loading it asks for that part."""
+    js = (ROOT / "kiosk/static/waitrange.js").read_text(encoding="utf-8")
+    used = _js_keys(js)
+    assert used
+    for lang in LANGUAGES:
+        assert used <= set(catalogue("wait")[lang]), lang
+    literals = re.findall(r'"([^"]*)"', js.split("*/", 1)[1])
+    assert not [w for w in literals if re.search(r"分钟|\bmin\b", w)], "words left in the script"
+    pages = [p for p in ROOT.glob("*/templates/*.html") if "waitrange.js" in p.read_text("utf-8")]
+    assert pages
+    for page in pages:
+        parts = re.search(r"{% set i18n = \[(.*?)\] %}", page.read_text(encoding="utf-8"))
+        assert parts is not None and '"wait"' in parts.group(1), page
+
+
 def test_the_page_gets_only_its_parts_keys(server: LiveServer) -> None:
     with httpx.Client(base_url=server.url) as web:
         web.get(f"/kiosk/b1/k1?token={KIOSK_TOKEN}")
@@ -169,4 +185,4 @@ def test_the_page_gets_only_its_parts_keys(server: LiveServer) -> None:
     assert blob is not None
     data = json.loads(blob.group(1))
     assert data["en"]["printerDown"] == translate("kiosk.printerDown", "en")
-    assert set(data["zh"]) == set(data["en"]) == set(catalogue("kiosk")["zh"])
+    assert set(data["zh"]) == set(data["en"]) == set(catalogue("kiosk", "wait")["zh"])

@@ -102,7 +102,10 @@ def main() -> None:
             )
             rows = [
                 ("floor SELECT 1", lambda: session.exec(text("SELECT 1")).all()),  # type: ignore[call-overload]
-                ("learn_demand", lambda: learn_demand(session, branch, "mon", args.weeks, planned_on)),
+                (
+                    "learn_demand",
+                    lambda: learn_demand(session, branch, "mon", args.weeks, planned_on),
+                ),
                 ("plan_for", lambda: plan_for(branch, demand)),
                 ("make_plan", lambda: make_plan(session, branch, "mon", args.weeks, PLANNED)),
             ]

@@ -100,13 +100,19 @@ def timed(db: Any, work: Callable[[Any], Any], repeat: int) -> Timing:
     return Timing(statistics.median(walls), statistics.median(cpus), result)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def fill_arguments(description: str | None, *, branches: int, days: int) -> argparse.ArgumentParser:
+    """The options of a bench that fills a fresh database (this one, bench_fill.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--database-url", required=True, help="a Postgres server's admin URL")
-    parser.add_argument("--branches", type=int, default=200)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--branches", type=int, default=branches)
+    parser.add_argument("--days", type=int, default=days)
     parser.add_argument("--distinct-days", type=int, default=7)
+    return parser
+
+
+def main() -> None:
+    parser = fill_arguments(__doc__, branches=200, days=365)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the filled database")
     parser.add_argument(
         "--reuse",

@@ -21,20 +21,24 @@ range read facts and never fold the log.
 
 from __future__ import annotations
 
-import json
 import secrets
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from server.config import AppConfig, BranchSettings
+from server.dashboard import stamp
 from server.dashboard.simulator import DayPlan, simulate_day
 from server.db import Database, connection_of
 from server.errors import LobbyQError
@@ -58,6 +62,7 @@ _SEQ = DailySequence.__table__  # type: ignore[attr-defined]
 _BRANCH = Branch.__table__  # type: ignore[attr-defined]
 _USER = User.__table__  # type: ignore[attr-defined]
 
+DAY = timedelta(days=1)
 TEMPLATE_DAY = date(2026, 1, 5)  # any weekday: the template is moved to each date
 # Times inside an event's data (ticket_data): moved with the row's own times.
 DATA_TIMES = ("issued_at", "enqueued_at", "called_at")
@@ -86,6 +91,12 @@ class Filler:
     _templates: dict[tuple[str, int, float], Template] = field(default_factory=dict)
     template_s: float = 0.0  # time spent simulating templates (real use-cases)
     copy_s: float = 0.0  # time spent copying them
+    # PostgreSQL: templates staged on one connection and stamped (stamp.py).
+    _connection: Connection | None = None
+    _staged: dict[int, stamp.Staged | None] = field(default_factory=dict)
+    stamper: stamp.Stamper = field(default_factory=stamp.Stamper)
+    stage_s: float = 0.0  # time spent staging templates (PostgreSQL)
+    index_s: float = 0.0  # time spent dropping and making indexes (a deferred fill)
 
     def template(self, branch: BranchSettings, plan: DayPlan) -> Template:
         layout = branch.model_dump_json(exclude={"code", "name", "kiosks", "displays"})
@@ -104,6 +115,158 @@ class Filler:
             copied = copy_day(session, branch, day, template, now)
         self.copy_s += time.perf_counter() - started
         return copied
+
+    def fill_branch(
+        self, branch: BranchSettings, days: Sequence[tuple[date, DayPlan]], now: datetime
+    ) -> int:
+        """Fill these days of one branch (in ascending order); returns the tickets
+        written. PostgreSQL stamps them in one transaction; else day by day."""
+        chosen = [(day, self.template(branch, plan)) for day, plan in days]
+        if not self.db.is_sqlite and chosen:
+            started = time.perf_counter()
+            stamped = self._stamp(branch, chosen, now)
+            self.copy_s += time.perf_counter() - started
+            if stamped is not None:
+                return stamped
+        return sum(self.fill(branch, day, plan, now) for day, plan in days)
+
+    def fill_many(
+        self,
+        work: Sequence[tuple[BranchSettings, Sequence[tuple[date, DayPlan]]]],
+        now_of: Callable[[], datetime],
+        *,
+        workers: int = 1,
+        done: Callable[[BranchSettings, int], None] = lambda _b, _n: None,
+    ) -> int:
+        """Fill each branch's days; returns the tickets written. On PostgreSQL with
+        `workers` > 1, that many connections fill branches side by side (a branch is
+        one worker's, in one transaction; the templates are made first, once): the
+        server's cores share the work of stamping."""
+        if workers <= 1 or self.db.is_sqlite or len(work) < 2:
+            total = 0
+            for branch, plans in work:
+                total += self.fill_branch(branch, plans, now_of())
+                done(branch, total)
+            return total
+        made = {
+            id(self.template(b, plan)): self.template(b, plan) for b, ps in work for _, plan in ps
+        }
+        with self.db.write() as session:  # once, before the workers (each would add them)
+            tellers = {t["username"]: t for m in made.values() for t in m.tellers}
+            _ensure_tellers(session, tellers.values())
+        crew = [
+            Filler(config=self.config, db=self.db, scratch=self.scratch, _templates=self._templates)
+            for _ in range(workers)
+        ]
+        lock = threading.Lock()
+        total = 0
+
+        def share(member: Filler, mine: Sequence[Any]) -> None:
+            nonlocal total
+            for branch, plans in mine:
+                written = member.fill_branch(branch, plans, now_of())
+                with lock:
+                    total += written
+                    done(branch, total)
+
+        started = time.perf_counter()
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="lobbyq-fill") as pool:
+                shares = [pool.submit(share, crew[i], work[i::workers]) for i in range(workers)]
+                for one in shares:
+                    one.result()
+        finally:
+            for member in crew:
+                member.close()
+                for step, spent in member.stamper.spent.items():
+                    self.stamper.spent[step] = self.stamper.spent.get(step, 0.0) + spent
+            self.copy_s += time.perf_counter() - started
+            self.stage_s += max(member.stage_s for member in crew)
+        return total
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()  # its temporary tables go with it
+            self._connection = None
+
+    def _connect(self) -> Connection:
+        if self._connection is None:
+            self._connection = self.db.engine.connect()
+        return self._connection
+
+    @contextmanager
+    def indexes_deferred(
+        self, codes: Sequence[str], branch_days: int, wanted: bool | None = None
+    ) -> Iterator[bool]:
+        """PostgreSQL: for a big fill (stamp.worth_deferring, or `wanted`), drop the
+        secondary indexes of the bulk tables and make them again at the end, even
+        when the fill fails. Yields whether it did."""
+        if self.db.is_sqlite or wanted is False:
+            yield False
+            return
+        connection = self._connect()
+        stamp.heal_indexes(connection)
+        connection.commit()
+        if wanted is None:
+            wanted = stamp.worth_deferring(connection, codes, branch_days)
+            connection.commit()
+        if not wanted:
+            yield False
+            return
+        started = time.perf_counter()
+        dropped = stamp.drop_secondary_indexes(connection)
+        self.index_s += time.perf_counter() - started
+        try:
+            yield True
+        finally:
+            started = time.perf_counter()
+            stamp.make_indexes(connection, dropped)
+            self.index_s += time.perf_counter() - started
+
+    def _staged_of(self, template: Template) -> stamp.Staged | None:
+        self._connect()
+        if id(template) not in self._staged:
+            started = time.perf_counter()
+            with Session(bind=self._connection) as session:
+                self._staged[id(template)] = stamp.stage(connection_of(session), template)
+                session.commit()
+            self.stage_s += time.perf_counter() - started
+        return self._staged[id(template)]
+
+    def _stamp(
+        self, branch: BranchSettings, chosen: Sequence[tuple[date, Template]], now: datetime
+    ) -> int | None:
+        """None when a day cannot be stamped (copy_day then does them all)."""
+        targets: dict[int, list[stamp.Target]] = {}
+        staged_of: dict[int, stamp.Staged] = {}
+        for day, template in chosen:
+            staged = self._staged_of(template)
+            delta = facts.local_midnight(day, branch.zone) - facts.local_midnight(
+                template.day, branch.zone
+            )
+            days = stamp.whole_days(delta)
+            if staged is None or days is None:
+                return None
+            staged_of[id(template)] = staged
+            targets.setdefault(id(template), []).append(stamp.Target(branch.code, day, days))
+        first, last = chosen[0][0], chosen[-1][0]
+        assert self._connection is not None
+        with Session(bind=self._connection) as session:
+            taken = stamp.taken_days(session, branch.code, first, last) & {d for d, _ in chosen}
+            if taken:
+                raise LobbyQError(
+                    f"branch {branch.code} already has tickets on {min(taken).isoformat()}",
+                    code="day_not_empty",
+                )
+            if facts.sealed_through(session, branch.code) is None:
+                facts.seal_days(session, branch, facts.local_midnight(first + DAY, branch.zone))
+            tellers = {t["username"]: t for _, tm in chosen for t in tm.tellers}
+            _ensure_tellers(session, tellers.values())
+            for key, batch in targets.items():
+                self.stamper.write(session, staged_of[key], batch)
+            stamp.seal_in_order(session, branch, [(d, staged_of[id(tm)]) for d, tm in chosen], now)
+            session.commit()
+        return sum(len(template.tickets) for _, template in chosen)
 
 
 def alone_on(config: AppConfig, branch: BranchSettings, url: str) -> AppConfig:
@@ -313,24 +476,11 @@ def _write(
             if rows:
                 connection.execute(insert(table), list(rows))
         return
-    # COPY: the fastest way into Postgres; values in text form, None as NULL.
     raw = connection.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
         for table, rows in ((_TICKET, tickets), (_EVENT, events), (_FACT, fact_rows)):
-            if not rows:
-                continue
-            names = list(rows[0])
-            quoted = ", ".join(f'"{n}"' for n in names)
-            with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row([_pg_value(row[n]) for n in names])
-
-
-def _pg_value(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+            stamp.copy_rows(cursor, table.name, rows)
 
 
 def _seal_if_next(

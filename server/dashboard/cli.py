@@ -66,6 +66,20 @@ def register(app: typer.Typer, read_config: Callable[..., Any]) -> None:
             int,
             typer.Option(min=0, help="seeds cycle over this many days (0: every day its own)"),
         ] = 0,
+        workers: Annotated[
+            int,
+            typer.Option(
+                min=1, max=16, help="--bulk on PostgreSQL: connections filling side by side"
+            ),
+        ] = 2,
+        defer_indexes: Annotated[
+            bool | None,
+            typer.Option(
+                "--defer-indexes/--keep-indexes",
+                help="--bulk on PostgreSQL: drop the secondary indexes during the fill "
+                "(default: only for 1,000+ branch-days into branches with no tickets)",
+            ),
+        ] = None,
         config: ConfigOption = None,
         model: Annotated[
             str, typer.Option(help="day (a realistic branch day) | mmc (the Erlang C check)")
@@ -128,6 +142,8 @@ def register(app: typer.Typer, read_config: Callable[..., Any]) -> None:
                 bulk=bulk,
                 distinct_days=distinct_days,
                 echo=typer.echo,
+                workers=workers,
+                defer_indexes=defer_indexes,
             )
         except LobbyQError as exc:
             typer.echo(exc.message, err=True)

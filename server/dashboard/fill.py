@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -47,6 +48,9 @@ def fill_days(
     bulk: bool = False,
     distinct_days: int = 0,
     echo: Callable[[str], None] = lambda _: None,
+    filler: Filler | None = None,
+    defer_indexes: bool | None = None,
+    workers: int = 1,
 ) -> list[str]:
     """Fill every open day of every branch; returns the summary lines. One day alone
     keeps the real simulator's own report (estimate accuracy)."""
@@ -59,23 +63,54 @@ def fill_days(
         with db.write() as session:
             facts.reseal(session, branches[0], first, now_utc())
         return result.lines()
-    filler = Filler(config=config, db=db) if bulk else None
-    tickets = days = 0
-    for b_index, branch in enumerate(branches):
-        for d_index, day in enumerate(_open_days(branch, first, last)):
-            chosen = replace(plan, seed=seed_of(seed, b_index, d_index, distinct_days))
+    if bulk and filler is None:
+        filler = Filler(config=config, db=db)
+    tickets = 0
+    schedule = [_open_days(branch, first, last) for branch in branches]
+    deferring = (
+        filler.indexes_deferred(
+            [b.code for b in branches], sum(len(d) for d in schedule), defer_indexes
+        )
+        if filler is not None
+        else nullcontext(False)
+    )
+    work = [
+        (
+            branch,
+            [
+                (day, replace(plan, seed=seed_of(seed, b_index, d_index, distinct_days)))
+                for d_index, day in enumerate(schedule[b_index])
+            ],
+        )
+        for b_index, branch in enumerate(branches)
+    ]
+    days = sum(len(plans) for _, plans in work)
+    lengths = {branch.code: len(plans) for branch, plans in work}
+    done = 0
+
+    def report(branch: BranchSettings, so_far: int) -> None:
+        nonlocal done
+        done += lengths[branch.code]
+        spent = time.monotonic() - started
+        echo(f"{branch.code}: done ({done} days, {so_far} tickets so far, {spent:.0f} s)")
+
+    try:
+        with deferring as deferred:
             if filler is not None:
-                tickets += filler.fill(branch, day, chosen, now_utc())
+                tickets = filler.fill_many(work, now_utc, workers=workers, done=report)
             else:
-                result = simulate_day(
-                    branch=branch, write=db.write, read=db.read, day=day, plan=chosen
-                )
-                tickets += result.issued
-                with db.write() as session:
-                    facts.reseal(session, branch, day, now_utc())
-            days += 1
-        elapsed = time.monotonic() - started
-        echo(f"{branch.code}: done ({days} days, {tickets} tickets so far, {elapsed:.0f} s)")
+                for branch, plans in work:
+                    for day, chosen in plans:
+                        result = simulate_day(
+                            branch=branch, write=db.write, read=db.read, day=day, plan=chosen
+                        )
+                        tickets += result.issued
+                        with db.write() as session:
+                            facts.reseal(session, branch, day, now_utc())
+                    report(branch, tickets)
+    finally:
+        if filler is not None:
+            filler.close()
     elapsed = time.monotonic() - started
     mode = "bulk copies of template days" if bulk else "the real use-cases"
     lines = [
@@ -86,7 +121,8 @@ def fill_days(
     if filler is not None:
         lines.append(
             f"  templates (real simulator): {filler.template_s:.1f} s; "
-            f"copies: {filler.copy_s:.1f} s ({days / filler.copy_s if filler.copy_s else 0:.1f} "
+            + (f"indexes dropped and made again: {filler.index_s:.1f} s; " if deferred else "")
+            + f"copies: {filler.copy_s:.1f} s ({days / filler.copy_s if filler.copy_s else 0:.1f} "
             "days/s)"
         )
     return lines

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
@@ -30,7 +30,7 @@ from server.db import connection_of
 from server.hq.answers import AlertCounter, BranchAlert, BranchOverview, NoOpenCounter, OverTarget
 from server.models import Counter, CounterState, Service, Ticket, TicketFact, TicketStatus, utc
 from server.public import Names
-from server.queue.calendar import business_day
+from server.queue.calendar import business_day, day_starts
 from server.stats.compute import SATISFIED_FROM
 
 _TICKET = Ticket.__table__  # type: ignore[attr-defined]
@@ -74,14 +74,15 @@ def _waiting(
 
 
 def _today(
-    session: Session, branches: Sequence[BranchSettings], now: datetime
+    session: Session, branches: Sequence[BranchSettings], business_days: dict[str, date]
 ) -> dict[str, dict[str, int]]:
-    """branch -> counts of today's ended tickets (issued since 00:00 local)."""
+    """branch -> counts of the ended tickets issued in its business day (from its reset
+    time, as every "today" of LobbyQ: issue 12)."""
     days: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
     for branch in branches:
-        local = now.astimezone(branch.zone).date()
-        start = utc(datetime.combine(local, time(0, 0), tzinfo=branch.zone))
-        end = utc(datetime.combine(local + timedelta(days=1), time(0, 0), tzinfo=branch.zone))
+        day = business_days[branch.code]
+        start = utc(day_starts(branch, day))
+        end = utc(day_starts(branch, day + timedelta(days=1)))
         assert start is not None and end is not None
         days[(start, end)].append(branch.code)
     served = _FACT.c.outcome == "served"
@@ -191,8 +192,9 @@ def overview(
     if not branches:
         return []
     # Each branch's business day, worked out once (its reset time, its timezone).
-    waiting = _waiting(session, {b.code: business_day(b, now) for b in branches})
-    today = _today(session, branches, now)
+    business_days = {b.code: business_day(b, now) for b in branches}
+    waiting = _waiting(session, business_days)
+    today = _today(session, branches, business_days)
     counters = _counters(session, [b.code for b in branches])
     by_branch: dict[str, list[tuple[int, int, datetime | None]]] = defaultdict(list)
     for (code, _), line in waiting.items():

@@ -4,11 +4,14 @@ answers of the API and the kiosk: one way a row becomes JSON."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 from server.models import HELD, Counter, Ticket, utc
+
+if TYPE_CHECKING:
+    from server.config import Name
 
 
 def iso(value: datetime | None) -> str | None:
@@ -40,6 +43,11 @@ class Wire(BaseModel):
 class Names(Wire):
     zh: str
     en: str
+
+    @classmethod
+    def of(cls, name: Name) -> Names:
+        """A configured name (a branch's, a service's) as it goes on the wire."""
+        return cls(zh=name.zh, en=name.en)
 
 
 class TicketPublic(Wire):

@@ -370,9 +370,9 @@ def public_data(
     return BookingPublic(
         code=booking.code,
         branch=branch.code,
-        branch_name=Names(**branch.name.model_dump()),
+        branch_name=Names.of(branch.name),
         service=booking.service,
-        service_name=Names(**service.name.model_dump()) if service else None,
+        service_name=Names.of(service.name) if service else None,
         at=at.astimezone(branch.zone).isoformat(),
         ends_at=(at + timedelta(minutes=settings_of(branch).slot_min))
         .astimezone(branch.zone)
@@ -432,7 +432,7 @@ def arrivals_by_last4(
                 name=mask_name(booking.name),
                 at=at.astimezone(branch.zone).isoformat(),
                 service=booking.service,
-                service_name=Names(**service.name.model_dump()) if service else None,
+                service_name=Names.of(service.name) if service else None,
             )
         )
     return out
@@ -520,7 +520,7 @@ def bookable_offer(branch: BranchSettings) -> list[BookableService]:
     """The bookable services with their places per slot."""
     capacity = settings_of(branch).capacity
     return [
-        BookableService(code=s.code, name=Names(**s.name.model_dump()), capacity=capacity[s.code])
+        BookableService(code=s.code, name=Names.of(s.name), capacity=capacity[s.code])
         for s in bookable_services(branch)
     ]
 

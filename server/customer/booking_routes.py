@@ -111,7 +111,7 @@ def booking_options(branch: str, store: StoreDep) -> BookingOptionsOut:
     now = store.now()
     return BookingOptionsOut(
         branch=settings.code,
-        branch_name=Names(**settings.name.model_dump()),
+        branch_name=Names.of(settings.name),
         days_ahead=booking.days_ahead,
         slot_min=booking.slot_min,
         per_phone_per_day=booking.per_phone_per_day,

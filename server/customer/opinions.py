@@ -312,7 +312,7 @@ def public_data(branch: BranchSettings, opinion: Opinion, base: str) -> OpinionP
     return OpinionPublic(
         code=opinion.code,
         branch=branch.code,
-        branch_name=Names(**branch.name.model_dump()),
+        branch_name=Names.of(branch.name),
         category=opinion.category,
         category_name=Names(**CATEGORY_NAMES[opinion.category]),
         text=opinion.text,

@@ -62,7 +62,6 @@ _SEQ = DailySequence.__table__  # type: ignore[attr-defined]
 _BRANCH = Branch.__table__  # type: ignore[attr-defined]
 _USER = User.__table__  # type: ignore[attr-defined]
 
-DAY = timedelta(days=1)
 TEMPLATE_DAY = date(2026, 1, 5)  # any weekday: the template is moved to each date
 # Times inside an event's data (ticket_data): moved with the row's own times.
 DATA_TIMES = ("issued_at", "enqueued_at", "called_at")
@@ -148,9 +147,7 @@ class Filler:
                 total += self.fill_branch(branch, plans, now_of())
                 done(branch, total)
             return total
-        made = {
-            id(self.template(b, plan)): self.template(b, plan) for b, ps in work for _, plan in ps
-        }
+        made = {id(t): t for t in (self.template(b, plan) for b, ps in work for _, plan in ps)}
         with self.db.write() as session:  # once, before the workers (each would add them)
             tellers = {t["username"]: t for m in made.values() for t in m.tellers}
             _ensure_tellers(session, tellers.values())
@@ -259,7 +256,8 @@ class Filler:
                     code="day_not_empty",
                 )
             if facts.sealed_through(session, branch.code) is None:
-                facts.seal_days(session, branch, facts.local_midnight(first + DAY, branch.zone))
+                sealed = facts.local_midnight(first + stamp.DAY, branch.zone)
+                facts.seal_days(session, branch, sealed)
             tellers = {t["username"]: t for _, tm in chosen for t in tm.tellers}
             _ensure_tellers(session, tellers.values())
             for key, batch in targets.items():
@@ -418,7 +416,7 @@ def copy_day(
             branch=branch.code,
             token=secrets.token_urlsafe(18),
             business_day=row["business_day"] + timedelta(days=(day - template.day).days),
-            status=str(row["status"].value if hasattr(row["status"], "value") else row["status"]),
+            status=str(row["status"]),  # a StrEnum or its value: str() is the value
             appointment_id=None,
         )
         tickets.append(moved)

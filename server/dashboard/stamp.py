@@ -37,6 +37,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import Enum
 from itertools import count
 from typing import Any
 
@@ -144,7 +145,7 @@ def copy_rows(cursor: Any, table: str, rows: Sequence[dict[str, Any]]) -> None:
 def _text_of(value: Any) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
-    return value.value if hasattr(value, "value") else value
+    return value.value if isinstance(value, Enum) else value
 
 
 def _columns(table: str) -> list[tuple[str, bool]]:

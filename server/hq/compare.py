@@ -35,7 +35,7 @@ def compare_branches(
         first = first or span
         total = tickets_of(session, branch, span).tallies(())[TOTAL][None]
         rows.append(
-            StatsRow(key=branch.code, name=Names(**branch.name.model_dump()), **figures_of(total))
+            StatsRow(key=branch.code, name=Names.of(branch.name), **figures_of(total))
         )
     return CompareOut(
         from_=first.start.isoformat() if first else from_,

@@ -154,7 +154,7 @@ def branch_alerts(
         count, for_anyone, oldest = waiting.get((branch.code, service.code), (0, 0, None))
         if not count:
             continue
-        name = Names(**service.name.model_dump())
+        name = Names.of(service.name)
         longest = (now - oldest).total_seconds() if oldest else 0.0
         target = service.target_wait_min * 60
         if longest > target:
@@ -209,7 +209,7 @@ def overview(
         rows.append(
             BranchOverview(
                 branch=branch.code,
-                name=Names(**branch.name.model_dump()),
+                name=Names.of(branch.name),
                 waiting=sum(n for n, _, _ in mine),
                 longest_wait_s=(
                     round((now - min(oldest_all)).total_seconds()) if oldest_all else None

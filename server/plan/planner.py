@@ -306,7 +306,7 @@ class Plan:
 
     def answer(self) -> PlanOut:
         """GET /plan's answer (and `lobbyq plan --json`)."""
-        names = {s.code: Names(**s.name.model_dump()) for s in self.branch.services}
+        names = {s.code: Names.of(s.name) for s in self.branch.services}
         demand = self.demand
         slots = [
             PlanSlot(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
@@ -28,9 +28,18 @@ from sqlmodel import Session
 from server.config import BranchSettings
 from server.db import connection_of
 from server.hq.answers import AlertCounter, BranchAlert, BranchOverview, NoOpenCounter, OverTarget
-from server.models import Counter, CounterState, Service, Ticket, TicketFact, TicketStatus, utc
+from server.models import (
+    Counter,
+    CounterState,
+    Service,
+    Ticket,
+    TicketFact,
+    TicketStatus,
+    as_utc,
+    utc,
+)
 from server.public import Names
-from server.queue.calendar import business_day, day_starts
+from server.queue.calendar import business_day, day_span
 from server.stats.compute import SATISFIED_FROM
 
 _TICKET = Ticket.__table__  # type: ignore[attr-defined]
@@ -80,11 +89,8 @@ def _today(
     time, as every "today" of LobbyQ: issue 12)."""
     days: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
     for branch in branches:
-        day = business_days[branch.code]
-        start = utc(day_starts(branch, day))
-        end = utc(day_starts(branch, day + timedelta(days=1)))
-        assert start is not None and end is not None
-        days[(start, end)].append(branch.code)
+        start, end = day_span(branch, business_days[branch.code])
+        days[(as_utc(start), as_utc(end))].append(branch.code)
     served = _FACT.c.outcome == "served"
     timed = and_(served, _FACT.c.wait_s.is_not(None))
     within = and_(timed, _FACT.c.wait_s <= _SERVICE.c.target_wait_s)

@@ -32,6 +32,11 @@ def day_starts(branch: BranchSettings, day: date) -> datetime:
     return datetime.combine(day, branch.reset_at, tzinfo=branch.zone)
 
 
+def day_span(branch: BranchSettings, day: date) -> tuple[datetime, datetime]:
+    """Business day `day` as [its reset time, the next one), local time."""
+    return day_starts(branch, day), day_starts(branch, day + timedelta(days=1))
+
+
 @dataclass(frozen=True)
 class BusinessDays:
     """Consecutive business days [first, first + n) with their boundaries worked out
@@ -58,8 +63,7 @@ class BusinessDays:
 def today_window(branch: BranchSettings, now: datetime) -> tuple[datetime, datetime]:
     """The business day `now` falls in, as [start, end): what every page calls
     "today" (recent calls, waiting, counts) begins at the reset time, not midnight."""
-    day = business_day(branch, now)
-    return day_starts(branch, day), day_starts(branch, day + timedelta(days=1))
+    return day_span(branch, business_day(branch, now))
 
 
 class BranchClosed(Conflict):

@@ -10,11 +10,11 @@ it. `now` stays the use-case's parameter: `Today.of(branch, now)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from server.config import BranchSettings
 from server.queue import ordering
-from server.queue.calendar import business_day, day_starts
+from server.queue.calendar import business_day, day_span
 from server.queue.line import rules_for
 
 
@@ -34,12 +34,13 @@ class Today:
         day = business_day(branch, now)
         local = now.astimezone(branch.zone)
         hours = branch.hours
+        starts, ends = day_span(branch, day)
         return cls(
             branch=branch,
             now=now,
             day=day,
-            starts=day_starts(branch, day),
-            ends=day_starts(branch, day + timedelta(days=1)),
+            starts=starts,
+            ends=ends,
             local=local,
             opening=hours.span_for(local.date()) if hours is not None else None,
             rules=rules_for(branch),
